@@ -1,0 +1,69 @@
+#pragma once
+// The MERT model: conv front end -> feature projection -> transformer encoder, registered
+// under Hugging Face parameter names so HF state dicts load without a rename table.
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mert/config.h"
+#include "mert/weights.h"
+
+namespace mert {
+
+class FeatureEncoderImpl;
+class FeatureProjectionImpl;
+class EncoderImpl;
+
+struct ModelOutput {
+  // hidden_states[i] is [B, T, H] for every requested i in 0..L (L = num_hidden_layers),
+  // undefined for states not requested. Frames past an item's valid length are zero.
+  std::vector<at::Tensor> hidden_states;
+  at::Tensor frame_lengths;  // [B] int64: valid frames per item
+};
+
+class MertModelImpl : public torch::nn::Module {
+ public:
+  explicit MertModelImpl(const ModelConfig& cfg);
+
+  // wave: [B, S] float; lengths: [B] int64 valid samples per item (right-padded batch), or an
+  // undefined tensor when all items are full length. keep_layers: indices 0..L of the hidden
+  // states to return (empty = all). Throws mert::Error if an item is shorter than the conv
+  // front end's receptive field.
+  ModelOutput forward(const at::Tensor& wave, const at::Tensor& lengths = {},
+                      const std::vector<int64_t>& keep_layers = {});
+
+  const ModelConfig& config() const { return cfg_; }
+  int64_t num_hidden_states() const { return cfg_.num_hidden_layers + 1; }
+
+  std::shared_ptr<FeatureEncoderImpl> feature_extractor;
+  std::shared_ptr<FeatureProjectionImpl> feature_projection;
+  std::shared_ptr<EncoderImpl> encoder;
+  at::Tensor masked_spec_embed;  // [H], used by pre-training masking only
+
+ private:
+  ModelConfig cfg_;
+};
+TORCH_MODULE(MertModel);
+
+// Names of tensors a checkpoint may carry that inference ignores (pre-training heads etc.).
+bool is_training_only_tensor(const std::string& name);
+
+// Copies `tensors` into the model's parameters, converting dtype. Strict: every parameter
+// must be present with the right shape (except masked_spec_embed, which is optional), and an
+// unknown tensor is an error unless is_training_only_tensor(). Errors name `origin` (the file),
+// the tensor, and expected vs got. Accepts the newer torch parametrisation names for weight
+// norm (`parametrizations.weight.original0/1`).
+void load_weights_into(MertModelImpl& model, const TensorMap& tensors, const std::string& origin);
+
+// The model's parameters by HF name (float32, contiguous) for saving.
+TensorMap model_state(MertModelImpl& model);
+
+// Initialises weights the way HF/fairseq do for a fresh model (normal(0, 0.02) linears,
+// Kaiming convs, unit norms, weight_g = ||weight_v||), reproducibly from `seed`.
+void init_weights(MertModelImpl& model, uint64_t seed);
+
+int64_t count_parameters(MertModelImpl& model, bool include_training_only = false);
+
+}  // namespace mert

@@ -1,0 +1,36 @@
+#pragma once
+// A Hugging Face-layout model directory: config.json, preprocessor_config.json, and
+// model.safetensors or pytorch_model.bin.
+#include <string>
+
+#include "mert/config.h"
+#include "mert/model.h"
+
+namespace mert {
+
+struct LoadedModel {
+  std::string dir;
+  ModelConfig config;
+  PreprocessorConfig preprocessor;
+  MertModel model{nullptr};
+  std::string weights_path;   // the file the weights came from
+  std::string weights_dtype;  // dtype(s) as stored in the file, e.g. "F32" or "F16"
+};
+
+// Locates the weight file (model.safetensors preferred over pytorch_model.bin). Throws
+// mert::Error when the directory or the files are missing.
+std::string find_weights_file(const std::string& dir);
+
+// Reads the weight file of either format into a name -> tensor map.
+TensorMap read_weights_file(const std::string& path);
+
+// Loads and validates everything, puts the model in eval mode. Throws mert::Error with
+// the offending file in the message.
+LoadedModel load_model_dir(const std::string& dir);
+
+// Writes config.json, preprocessor_config.json and model.safetensors into `dir` (created if
+// needed). Every file is written atomically.
+void save_model_dir(const std::string& dir, const ModelConfig& cfg, const PreprocessorConfig& pre,
+                    MertModelImpl& model);
+
+}  // namespace mert

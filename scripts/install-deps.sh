@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything the project needs to build, run and test, from Debian's archive only.
+# Idempotent: re-running it installs nothing new once the packages are present.
+set -euo pipefail
+
+BUILD_PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  libtorch-dev          # libtorch 1.13 (CPU): the model's tensor engine
+  nlohmann-json3-dev    # config.json / safetensors headers
+  libsndfile1-dev       # audio decoding (WAV/FLAC/OGG/MP3)
+  libgtest-dev          # unit tests
+)
+TEST_PKGS=(
+  python3 python3-numpy
+  python3-torch python3-torchaudio   # oracle: independent wav2vec2/HuBERT implementation
+)
+
+missing=()
+for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

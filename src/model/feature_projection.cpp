@@ -1,0 +1,19 @@
+#include "model/feature_projection.h"
+
+namespace mert {
+
+FeatureProjectionImpl::FeatureProjectionImpl(const ModelConfig& cfg) : dropout(cfg.feat_proj_dropout) {
+  const int64_t c = cfg.conv_dim.back();
+  if (cfg.feat_proj_layer_norm)
+    layer_norm = register_module("layer_norm", torch::nn::LayerNorm(
+        torch::nn::LayerNormOptions({c}).eps(cfg.layer_norm_eps)));
+  projection = register_module("projection", torch::nn::Linear(c, cfg.hidden_size));
+}
+
+torch::Tensor FeatureProjectionImpl::forward(const torch::Tensor& x) {
+  auto h = projection->forward(layer_norm ? layer_norm->forward(x) : x);
+  if (is_training() && dropout > 0) h = torch::dropout(h, dropout, true);
+  return h;
+}
+
+}  // namespace mert

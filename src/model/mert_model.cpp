@@ -1,0 +1,64 @@
+#include "mert/model.h"
+
+#include "mert/error.h"
+#include "model/encoder.h"
+#include "model/feature_extractor.h"
+#include "model/feature_projection.h"
+
+namespace mert {
+
+MertModelImpl::MertModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
+  cfg_.validate();
+  feature_extractor = register_module("feature_extractor", std::make_shared<FeatureEncoderImpl>(cfg_));
+  feature_projection = register_module("feature_projection", std::make_shared<FeatureProjectionImpl>(cfg_));
+  encoder = register_module("encoder", std::make_shared<EncoderImpl>(cfg_));
+  masked_spec_embed = register_parameter("masked_spec_embed", torch::rand({cfg_.hidden_size}));
+}
+
+ModelOutput MertModelImpl::forward(const at::Tensor& wave, const at::Tensor& lengths,
+                                   const std::vector<int64_t>& keep_layers) {
+  if (wave.dim() != 2) throw Error("model input must be [batch, samples]");
+  const int64_t B = wave.size(0), S = wave.size(1);
+  const int64_t L = cfg_.num_hidden_layers;
+  std::vector<bool> keep;
+  if (!keep_layers.empty()) {
+    keep.assign(L + 1, false);
+    for (auto i : keep_layers) {
+      if (i < 0 || i > L)
+        throw Error("hidden state " + std::to_string(i) + " out of range 0.." + std::to_string(L));
+      keep[i] = true;
+    }
+  }
+  at::Tensor sample_lengths = lengths.defined() ? lengths.to(torch::kLong).cpu()
+                                                : torch::full({B}, S, torch::kLong);
+  if (sample_lengths.size(0) != B) throw Error("lengths must have one entry per batch item");
+  const int64_t min_len = sample_lengths.min().item<int64_t>();
+  if (min_len < cfg_.receptive_field())
+    throw Error("audio of " + std::to_string(min_len) + " samples is shorter than the model's receptive field (" +
+                std::to_string(cfg_.receptive_field()) + " samples)");
+  const bool padded = sample_lengths.max().item<int64_t>() != min_len || sample_lengths.max().item<int64_t>() != S;
+  at::Tensor dev_lengths = padded ? sample_lengths.to(wave.device()) : at::Tensor();
+
+  auto feats = feature_extractor->forward(wave, dev_lengths).transpose(1, 2);  // [B,T,C]
+  const int64_t T = feats.size(1);
+  auto frame_lengths = sample_lengths.clone();
+  for (int64_t b = 0; b < B; ++b)
+    frame_lengths[b] = cfg_.frames_for_samples(sample_lengths[b].item<int64_t>());
+  at::Tensor frame_mask;
+  if (padded)
+    frame_mask = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(wave.device()))
+                     .unsqueeze(0) < frame_lengths.to(wave.device()).unsqueeze(1);
+
+  auto x = feature_projection->forward(feats);
+  ModelOutput out;
+  out.hidden_states = encoder->forward(x, frame_mask, keep);
+  out.frame_lengths = frame_lengths;
+  if (padded) {
+    auto pad = frame_mask.logical_not().unsqueeze(-1);
+    for (auto& h : out.hidden_states)
+      if (h.defined()) h = h.masked_fill(pad, 0.0);
+  }
+  return out;
+}
+
+}  // namespace mert

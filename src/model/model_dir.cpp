@@ -1,0 +1,71 @@
+#include "mert/model_dir.h"
+
+#include <filesystem>
+#include <set>
+
+#include "io/atomic_file.h"
+#include "mert/error.h"
+
+namespace mert {
+namespace fs = std::filesystem;
+
+std::string find_weights_file(const std::string& dir) {
+  for (const char* name : {"model.safetensors", "pytorch_model.bin"}) {
+    fs::path p = fs::path(dir) / name;
+    if (fs::exists(p)) return p.string();
+  }
+  throw Error(dir + ": no weights found (expected model.safetensors or pytorch_model.bin)");
+}
+
+TensorMap read_weights_file(const std::string& path) {
+  const std::string ext = fs::path(path).extension().string();
+  if (ext == ".safetensors") return read_safetensors(path);
+  if (ext == ".bin" || ext == ".pt" || ext == ".pth") return read_torch_checkpoint(path);
+  throw Error(path + ": unknown weight file type (expected .safetensors or .bin)");
+}
+
+LoadedModel load_model_dir(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) throw Error("model dir '" + dir + "' does not exist");
+  if (!fs::is_directory(dir, ec)) throw Error("model dir '" + dir + "' is not a directory");
+  LoadedModel m;
+  m.dir = dir;
+  const fs::path cfg_path = fs::path(dir) / "config.json";
+  if (!fs::exists(cfg_path)) throw Error(dir + ": missing config.json");
+  m.config = ModelConfig::from_json_file(cfg_path.string());
+  const fs::path pre_path = fs::path(dir) / "preprocessor_config.json";
+  if (!fs::exists(pre_path))
+    throw Error(dir + ": missing preprocessor_config.json (it says whether to normalise the waveform)");
+  m.preprocessor = PreprocessorConfig::from_json_file(pre_path.string());
+  if (m.preprocessor.sampling_rate != m.config.sample_rate)
+    throw Error(dir + ": preprocessor sampling_rate " + std::to_string(m.preprocessor.sampling_rate) +
+                " differs from config sample_rate " + std::to_string(m.config.sample_rate));
+
+  m.weights_path = find_weights_file(dir);
+  TensorMap tensors = read_weights_file(m.weights_path);
+  std::set<std::string> dtypes;
+  for (const auto& [name, t] : tensors)
+    if (!is_training_only_tensor(name)) dtypes.insert(c10::toString(t.scalar_type()));
+  for (const auto& d : dtypes) m.weights_dtype += (m.weights_dtype.empty() ? "" : "+") + d;
+
+  m.model = MertModel(m.config);
+  load_weights_into(*m.model, tensors, m.weights_path);
+  m.model->eval();
+  return m;
+}
+
+void save_model_dir(const std::string& dir, const ModelConfig& cfg, const PreprocessorConfig& pre,
+                    MertModelImpl& model) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("cannot create model dir '" + dir + "': " + ec.message());
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), model_state(model),
+                    {{"format", "pt"}});
+  auto write_text = [](const std::string& path, const std::string& text) {
+    io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
+  };
+  write_text((fs::path(dir) / "config.json").string(), cfg.to_json_string());
+  write_text((fs::path(dir) / "preprocessor_config.json").string(), pre.to_json_string());
+}
+
+}  // namespace mert

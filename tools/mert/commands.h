@@ -1,0 +1,12 @@
+#pragma once
+// Subcommands of the `mert` tool. Each returns the process exit code and throws mert::Error
+// for problems the user must fix (printed as one line by main).
+namespace mert::cli {
+
+int cmd_info(int argc, char** argv);
+int cmd_embed(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
+int cmd_init(int argc, char** argv);
+int cmd_gen_audio(int argc, char** argv);
+
+}  // namespace mert::cli

@@ -1,0 +1,55 @@
+// `mert`: the command-line front end of libmert. Dispatches to one subcommand; turns any
+// error into one clear line on stderr and a non-zero exit.
+#include <c10/util/Exception.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+#include "mert/error.h"
+#include "mert/system_info.h"
+
+namespace {
+
+void print_usage() {
+  std::cout << "usage: mert <command> [options]\n\n"
+               "MERT music understanding model, native C++.\n\n"
+               "commands:\n"
+               "  info       describe a model dir: config, parameters, dtype, system\n"
+               "  embed      extract hidden-state features from audio files into .npy\n"
+               "  convert    turn a Hugging Face model dir (pytorch_model.bin) into a safetensors one\n"
+               "  init       create a random-weight model dir (demos, tests, a start for pre-training)\n"
+               "  gen-audio  write a generated musical test clip (WAV)\n\n"
+               "Run 'mert <command> --help' for the options of a command.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
+    print_usage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--version" || cmd == "version") {
+    std::cout << mert::build_info() << "\n";
+    return 0;
+  }
+  try {
+    if (cmd == "info") return mert::cli::cmd_info(argc - 2, argv + 2);
+    if (cmd == "embed") return mert::cli::cmd_embed(argc - 2, argv + 2);
+    if (cmd == "convert") return mert::cli::cmd_convert(argc - 2, argv + 2);
+    if (cmd == "init") return mert::cli::cmd_init(argc - 2, argv + 2);
+    if (cmd == "gen-audio") return mert::cli::cmd_gen_audio(argc - 2, argv + 2);
+    std::cerr << "mert: unknown command '" << cmd << "' (run 'mert --help')\n";
+    return 2;
+  } catch (const mert::Error& e) {
+    std::cerr << "mert " << cmd << ": error: " << e.what() << "\n";
+  } catch (const c10::Error& e) {
+    std::cerr << "mert " << cmd << ": error (libtorch): " << e.what_without_backtrace() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "mert " << cmd << ": error: " << e.what() << "\n";
+  }
+  return 1;
+}

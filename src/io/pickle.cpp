@@ -14,6 +14,26 @@ namespace mert::io {
 
 using Kind = PickleValue::Kind;
 
+PickleValue::~PickleValue() {
+  std::vector<PickleValuePtr> work;
+  auto detach_children = [&work](PickleValue& v) {
+    for (auto& c : v.items) work.push_back(std::move(c));
+    for (auto& [k, x] : v.dict) {
+      work.push_back(std::move(k));
+      work.push_back(std::move(x));
+    }
+    v.items.clear();
+    v.dict.clear();
+  };
+  detach_children(*this);
+  while (!work.empty()) {
+    PickleValuePtr p = std::move(work.back());
+    work.pop_back();
+    // Last owner: empty it first, so its own destructor (at the end of this iteration) is flat.
+    if (p && p.use_count() == 1) detach_children(*p);
+  }
+}
+
 std::string PickleValue::describe() const {
   switch (kind) {
     case Kind::None: return "None";
@@ -133,7 +153,7 @@ class Unpickler {
   PickleValuePtr long_value(std::uint64_t n);
   void set_items(const std::vector<PickleValuePtr>& kv);
   void append_items(std::vector<PickleValuePtr> items);
-  PickleValuePtr reduce(const PickleValuePtr& callable, const PickleValuePtr& args);
+  PickleValuePtr reduce(const PickleValuePtr& callable, const PickleValuePtr& args, int depth = 0);
   PickleValuePtr rebuild_tensor(const std::vector<PickleValuePtr>& a);
   PickleValuePtr persistent_load(const PickleValuePtr& pid);
 
@@ -172,18 +192,8 @@ void Unpickler::set_items(const std::vector<PickleValuePtr>& kv) {
   PickleValuePtr& target = top();
   if (target->kind == Kind::Object) return;  // attributes of an opaque object: irrelevant
   if (target->kind != Kind::Dict) fail("SETITEM on a " + target->describe());
-  for (std::size_t k = 0; k < kv.size(); k += 2) {
-    // Python semantics: assigning an existing str key replaces its value in place.
-    bool replaced = false;
-    if (kv[k]->kind == Kind::Str)
-      for (auto& [key, value] : target->dict)
-        if (key->kind == Kind::Str && key->s == kv[k]->s) {
-          value = kv[k + 1];
-          replaced = true;
-          break;
-        }
-    if (!replaced) target->dict.emplace_back(kv[k], kv[k + 1]);
-  }
+  // Duplicate keys are kept (a state dict never has them; the caller reports them).
+  for (std::size_t k = 0; k < kv.size(); k += 2) target->dict.emplace_back(kv[k], kv[k + 1]);
 }
 
 void Unpickler::append_items(std::vector<PickleValuePtr> items) {
@@ -220,6 +230,9 @@ PickleValuePtr Unpickler::persistent_load(const PickleValuePtr& pid) {
     if (static_cast<std::uint64_t>(numel->i) > SIZE_MAX / elem || bytes.size != numel->i * elem)
       fail("storage '" + entry + "' holds " + std::to_string(bytes.size) + " bytes, expected " +
            std::to_string(numel->i) + " x " + std::to_string(elem));
+    if (st->dtype == at::kBool)  // any byte but 0/1 is an invalid bool for torch kernels
+      for (std::size_t k = 0; k < bytes.size; ++k)
+        if (bytes.data[k] > 1) fail("storage '" + entry + "' holds an invalid bool byte");
     auto s = std::make_shared<TorchStorage>();
     s->key = key->s;
     s->dtype = st->dtype;
@@ -274,7 +287,11 @@ PickleValuePtr Unpickler::rebuild_tensor(const std::vector<PickleValuePtr>& a) {
   bool empty = false;
   for (auto d : size) empty |= d == 0;
   const auto opts = at::TensorOptions().dtype(st.dtype);
-  if (empty) return [&] { auto v = make(Kind::Tensor); v->tensor = at::empty(size, opts); return v; }();
+  auto v = make(Kind::Tensor);
+  if (empty) {
+    v->tensor = at::empty(size, opts);  // no bytes to view; offset/strides are irrelevant
+    return v;
+  }
   unsigned __int128 last = static_cast<unsigned __int128>(offset);
   for (std::size_t k = 0; k < size.size(); ++k)
     last += static_cast<unsigned __int128>(size[k] - 1) * static_cast<std::uint64_t>(stride[k]);
@@ -282,13 +299,12 @@ PickleValuePtr Unpickler::rebuild_tensor(const std::vector<PickleValuePtr>& a) {
     fail("tensor view (offset " + std::to_string(offset) + ") exceeds its storage '" + st.key + "' of " +
          std::to_string(st.numel) + " elements");
 
-  auto v = make(Kind::Tensor);
   // set_ shares the storage, so views that share storage in Python share it here too.
   v->tensor = at::empty({0}, opts).set_(st.storage, offset, size, stride);
   return v;
 }
 
-PickleValuePtr Unpickler::reduce(const PickleValuePtr& callable, const PickleValuePtr& args) {
+PickleValuePtr Unpickler::reduce(const PickleValuePtr& callable, const PickleValuePtr& args, int depth) {
   if (args->kind != Kind::Tuple) fail("REDUCE arguments are a " + args->describe() + ", not a tuple");
   if (callable->kind != Kind::Global) return object("result of calling a " + callable->describe());
   const std::string fn = callable->s + "." + callable->name;
@@ -299,9 +315,9 @@ PickleValuePtr Unpickler::reduce(const PickleValuePtr& callable, const PickleVal
     if (a.empty() || a[0]->kind != Kind::Tensor) fail(fn + " without a tensor argument");
     return a[0];  // a Parameter is just its tensor for inference
   }
-  if (fn == "torch._tensor._rebuild_from_type_v2" && a.size() >= 3) {
+  if (fn == "torch._tensor._rebuild_from_type_v2" && a.size() >= 3 && depth < 4) {
     // Tensors carrying Python state (torch 2.x): (func, type, args, state). Rebuild via func.
-    auto inner = reduce(a[0], a[2]);
+    auto inner = reduce(a[0], a[2], depth + 1);  // bounded: a crafted file could nest these
     if (inner->kind == Kind::Tensor) return inner;
   }
   return object(fn + "(...)");

@@ -42,6 +42,13 @@ struct PickleValue {
   std::shared_ptr<TorchStorage> storage;                         // Storage
   at::Tensor tensor;                                             // Tensor
 
+  PickleValue() = default;
+  PickleValue(const PickleValue&) = delete;
+  PickleValue& operator=(const PickleValue&) = delete;
+  // Iterative: a crafted pickle can nest containers a million deep, and the default
+  // recursive destruction would overflow the stack.
+  ~PickleValue();
+
   // Short human description for error messages ("tensor", "int", "object torch.Size", ...).
   std::string describe() const;
 };

@@ -151,6 +151,9 @@ TensorMap read_safetensors(const std::string& path) {
   TensorMap out;
   for (const auto& e : h.entries) {
     const std::uint8_t* p = file->data() + h.data_start + e.begin;
+    if (e.dtype->type == at::kBool)  // any byte but 0/1 is an invalid bool for torch kernels
+      for (std::uint64_t k = 0; k < e.end - e.begin; ++k)
+        if (p[k] > 1) throw Error("invalid safetensors file " + path + ": tensor '" + e.name + "' holds an invalid bool byte");
     const auto opts = at::TensorOptions().dtype(e.dtype->type);
     at::Tensor t;
     if (reinterpret_cast<std::uintptr_t>(p) % e.dtype->size == 0) {

@@ -13,7 +13,7 @@ WeightNormConv1dImpl::WeightNormConv1dImpl(int64_t channels, int64_t kernel_, in
 
 torch::Tensor WeightNormConv1dImpl::effective_weight() const {
   // Norm over output and input channels for each kernel tap (dim=2 kept).
-  auto norm = weight_v.pow(2).sum({0, 1}, /*keepdim=*/true).sqrt();
+  auto norm = weight_v.pow(2).sum(at::IntArrayRef{0, 1}, /*keepdim=*/true).sqrt();
   return weight_g * weight_v / norm;
 }
 

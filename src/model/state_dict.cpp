@@ -140,7 +140,7 @@ void init_weights(MertModelImpl& model, uint64_t seed) {
   auto params = model.named_parameters(true);
   auto* g = params.find("encoder.pos_conv_embed.conv.weight_g");
   auto* vv = params.find("encoder.pos_conv_embed.conv.weight_v");
-  if (g && vv) g->copy_(vv->pow(2).sum({0, 1}, true).sqrt());
+  if (g && vv) g->copy_(vv->pow(2).sum(at::IntArrayRef{0, 1}, true).sqrt());
 }
 
 int64_t count_parameters(MertModelImpl& model, bool include_training_only) {

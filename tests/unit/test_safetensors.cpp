@@ -224,3 +224,41 @@ TEST(Safetensors, MissingFileAndBadWrites) {
                     "complex dtype");
   EXPECT_FALSE(fs::exists(dir / "c.safetensors"));
 }
+
+// An independent reader/writer (json + struct + numpy, per the format spec) in Debian's python,
+// so the format is not only checked against this implementation's own reader.
+TEST(Safetensors, InteropWithIndependentPythonCodec) {
+  if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 with numpy is not available";
+  TempDir dir;
+  mert::write_safetensors(dir / "ours.safetensors",
+                          {{"w", at::arange(6, at::kFloat).reshape({2, 3}) / 4}, {"ids", at::arange(3, at::kLong) - 1},
+                           {"h", at::full({2}, 0.5, at::kHalf)}},
+                          {{"format", "pt"}});
+  const std::string script =
+      "/usr/bin/python3 -c \"import json, struct, sys, numpy as np\n"
+      "d = sys.argv[1]\n"
+      "b = open(d + '/ours.safetensors', 'rb').read()\n"
+      "n, = struct.unpack('<Q', b[:8]); h = json.loads(b[8:8 + n]); buf = b[8 + n:]\n"
+      "assert (8 + n) % 8 == 0 and h['__metadata__'] == {'format': 'pt'}, h\n"
+      "def get(k, dt):\n"
+      "  s, e = h[k]['data_offsets']; return np.frombuffer(buf[s:e], dt).reshape(h[k]['shape'])\n"
+      "assert (get('w', '<f4') == np.arange(6).reshape(2, 3) / 4).all()\n"
+      "assert (get('ids', '<i8') == np.arange(3) - 1).all() and (get('h', '<f2') == 0.5).all()\n"
+      "# write one: tensors stored in reverse name order, an F64 scalar and a BF16 as raw bits\n"
+      "a = np.arange(4, dtype='<f4'); s = np.array(2.25, '<f8'); bf = np.array([0x3fc0, 0xc000], '<u2')\n"
+      "hdr = {'a': {'dtype': 'F32', 'shape': [4], 'data_offsets': [24, 40]},\n"
+      "       's': {'dtype': 'F64', 'shape': [], 'data_offsets': [0, 8]},\n"
+      "       'bf': {'dtype': 'BF16', 'shape': [2], 'data_offsets': [8, 12]}}\n"
+      "hb = json.dumps(hdr).encode(); hb += b' ' * (-len(hb) % 8)\n"
+      "data = s.tobytes() + bf.tobytes() + bytes(12) + a.tobytes()\n"
+      "open(d + '/py.safetensors', 'wb').write(struct.pack('<Q', len(hb)) + hb + data)\n\" " + dir.path.string();
+  ASSERT_EQ(std::system(script.c_str()), 0);
+  const auto t = mert::read_safetensors(dir / "py.safetensors");
+  EXPECT_TRUE(same(t.at("a"), at::arange(4, at::kFloat)));
+  EXPECT_EQ(t.at("s").dim(), 0);
+  EXPECT_EQ(t.at("s").item<double>(), 2.25);
+  EXPECT_EQ(t.at("bf").scalar_type(), at::kBFloat16);
+  EXPECT_EQ(t.at("bf")[0].item<float>(), 1.5f);
+  EXPECT_EQ(t.at("bf")[1].item<float>(), -2.0f);
+}

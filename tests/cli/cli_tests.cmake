@@ -1,0 +1,3 @@
+# CLI-level tests (shell scripts driving the `mert` binary).
+add_test(NAME cli_bad_input COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_bad_input.sh)
+set_tests_properties(cli_bad_input PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)

@@ -18,7 +18,7 @@ expect_error() {
   if [ $rc -ne 1 ] && [ $rc -ne 2 ]; then
     echo "FAIL $name: exit code $rc (expected 1 or 2)"; cat "$W/err.txt"; fail=$((fail+1)); return
   fi
-  if ! grep -q -E "$pattern" "$W/err.txt"; then
+  if ! grep -q -E -- "$pattern" "$W/err.txt"; then
     echo "FAIL $name: stderr does not match /$pattern/:"; cat "$W/err.txt"; fail=$((fail+1)); return
   fi
   if [ "$errlines" -ne 1 ]; then

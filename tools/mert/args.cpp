@@ -54,18 +54,18 @@ bool Args::parse(int argc, char** argv) {
       } else {
         for (const auto& [n, o] : opts_)
           if (o.short_name == a.substr(1)) name = n;
-        if (name.empty()) throw Error(command_ + ": unknown option '" + a + "' (see --help)");
+        if (name.empty()) throw Error("unknown option '" + a + "' (see --help)");
       }
       auto it = opts_.find(name);
-      if (it == opts_.end()) throw Error(command_ + ": unknown option '--" + name + "' (see --help)");
+      if (it == opts_.end()) throw Error("unknown option '--" + name + "' (see --help)");
       Opt& o = it->second;
       if (o.is_flag) {
-        if (has_value) throw Error(command_ + ": --" + name + " takes no value");
+        if (has_value) throw Error("--" + name + " takes no value");
         o.set = true;
         continue;
       }
       if (!has_value) {
-        if (i + 1 >= argc) throw Error(command_ + ": --" + name + " needs a value");
+        if (i + 1 >= argc) throw Error("--" + name + " needs a value");
         value = argv[++i];
       }
       o.value = value;
@@ -93,7 +93,7 @@ int Args::get_int(const std::string& name) const {
   } catch (const std::exception&) {
     pos = 0;
   }
-  if (pos != v.size() || v.empty()) throw Error(command_ + ": --" + name + " expects an integer, got '" + v + "'");
+  if (pos != v.size() || v.empty()) throw Error("--" + name + " expects an integer, got '" + v + "'");
   return static_cast<int>(r);
 }
 
@@ -106,7 +106,7 @@ double Args::get_double(const std::string& name) const {
   } catch (const std::exception&) {
     pos = 0;
   }
-  if (pos != v.size() || v.empty()) throw Error(command_ + ": --" + name + " expects a number, got '" + v + "'");
+  if (pos != v.size() || v.empty()) throw Error("--" + name + " expects a number, got '" + v + "'");
   return r;
 }
 

@@ -79,7 +79,9 @@ int cmd_embed(int argc, char** argv) {
       std::fprintf(stderr, "]\n");
     } catch (const std::exception& e) {
       ++failed;
-      std::cerr << "FAILED " << path << ": " << e.what() << "\n";
+      // Decoder messages already start with the path; don't print it twice.
+      const std::string msg = e.what();
+      std::cerr << "FAILED " << path << ": " << (msg.rfind(path, 0) == 0 ? msg.substr(path.size() + 2) : msg) << "\n";
     }
   }
   std::fprintf(stderr, "done: %d ok, %d failed | %.2f s audio in %.2f s (RTF %.3f) | peak RSS %.0f MiB\n", ok, failed,

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     if (cmd == "convert") return mert::cli::cmd_convert(argc - 2, argv + 2);
     if (cmd == "init") return mert::cli::cmd_init(argc - 2, argv + 2);
     if (cmd == "gen-audio") return mert::cli::cmd_gen_audio(argc - 2, argv + 2);
-    std::cerr << "mert: unknown command '" << cmd << "' (run 'mert --help')\n";
+    std::cerr << "mert: error: unknown command '" << cmd << "' (run 'mert --help')\n";
     return 2;
   } catch (const mert::Error& e) {
     std::cerr << "mert " << cmd << ": error: " << e.what() << "\n";

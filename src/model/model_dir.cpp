@@ -8,6 +8,20 @@
 
 namespace mert {
 namespace fs = std::filesystem;
+namespace {
+
+// The names safetensors uses, which is how users see dtypes on the hub.
+std::string safetensors_dtype_name(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "F32";
+    case at::kHalf: return "F16";
+    case at::kBFloat16: return "BF16";
+    case at::kDouble: return "F64";
+    default: return c10::toString(t);
+  }
+}
+
+}  // namespace
 
 std::string find_weights_file(const std::string& dir) {
   for (const char* name : {"model.safetensors", "pytorch_model.bin"}) {
@@ -45,7 +59,7 @@ LoadedModel load_model_dir(const std::string& dir) {
   TensorMap tensors = read_weights_file(m.weights_path);
   std::set<std::string> dtypes;
   for (const auto& [name, t] : tensors)
-    if (!is_training_only_tensor(name)) dtypes.insert(c10::toString(t.scalar_type()));
+    if (!is_training_only_tensor(name)) dtypes.insert(safetensors_dtype_name(t.scalar_type()));
   for (const auto& d : dtypes) m.weights_dtype += (m.weights_dtype.empty() ? "" : "+") + d;
 
   m.model = MertModel(m.config);

@@ -78,6 +78,16 @@ if "$ORACLE_PYTHON" "$MERT_SOURCE_DIR/tests/oracle/make_model.py" --out "$W/binm
   # Overwrite the middle of the pickle / central directory region with garbage.
   printf 'garbagegarbagegarbage' | dd of="$W/bincorrupt/pytorch_model.bin" bs=1 seek=$((bsize - 200)) conv=notrunc 2>/dev/null
   expect_error corrupt-bin "pytorch_model.bin" "$MERT_BIN" info -m "$W/bincorrupt"
+  # mert convert: .bin dir -> safetensors dir with identical features; refuses to overwrite.
+  if "$MERT_BIN" convert "$W/binmodel" "$W/converted" 2>/dev/null && [ -f "$W/converted/model.safetensors" ] \
+     && [ ! -e "$W/converted/pytorch_model.bin" ]; then
+    embed "$W/binmodel" --pool none "$W/clip.wav" >/dev/null 2>&1
+    embed "$W/converted" --pool none "$W/clip.wav" >/dev/null 2>&1
+    if cmp -s "$W/feat_binmodel/clip.npy" "$W/feat_converted/clip.npy"; then
+      echo "ok   convert: safetensors copy gives byte-identical features"; pass=$((pass+1))
+    else echo "FAIL convert: features differ after conversion"; fail=$((fail+1)); fi
+  else echo "FAIL convert did not produce model.safetensors"; fail=$((fail+1)); fi
+  expect_error convert-no-overwrite "already holds model.safetensors" "$MERT_BIN" convert "$W/binmodel" "$W/converted"
   echo "not a zip archive at all" > "$W/bincorrupt/pytorch_model.bin"
   expect_error garbage-bin "pytorch_model.bin" "$MERT_BIN" info -m "$W/bincorrupt"
 else

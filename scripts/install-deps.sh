@@ -6,6 +6,8 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev          # libtorch 1.13 (CPU): the model's tensor engine
+  libopenblas0-openmp   # BLAS for libtorch; without it Debian falls back to the reference
+                        # netlib BLAS (~30x slower). The OpenMP build shares libtorch's thread pool.
   nlohmann-json3-dev    # config.json / safetensors headers
   libsndfile1-dev       # audio decoding (WAV/FLAC/OGG/MP3)
   libgtest-dev          # unit tests

@@ -10,6 +10,9 @@ int set_threads(int n);
 // libtorch version, oneDNN and BLAS. Printed first by every tool (cf. whisper.cpp).
 std::string system_info_line();
 
+// The BLAS library the process has loaded, e.g. "OpenBLAS (OpenMP)".
+std::string blas_library();
+
 // Project version and git commit this binary was built from.
 std::string build_info();
 

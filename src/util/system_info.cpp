@@ -26,15 +26,25 @@ std::string cpu_model_and_isa() {
   return (model.empty() ? "unknown CPU" : model) + " | ISA: " + (isa.empty() ? "baseline" : isa);
 }
 
-// Pulls "KEY=value" out of libtorch's build configuration string.
-std::string config_value(const std::string& cfg, const std::string& key) {
-  auto pos = cfg.find(key + "=");
-  if (pos == std::string::npos) return "?";
-  auto end = cfg.find_first_of(", \n", pos);
-  return cfg.substr(pos + key.size() + 1, end - pos - key.size() - 1);
-}
-
 }  // namespace
+
+std::string blas_library() {
+  // Which libblas.so.3 the dynamic loader actually mapped (Debian switches it with
+  // update-alternatives), since the build config only says "generic".
+  std::ifstream in("/proc/self/maps");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("libblas.so") == std::string::npos && line.find("libopenblas") == std::string::npos) continue;
+    if (line.find("openblas-openmp") != std::string::npos) return "OpenBLAS (OpenMP)";
+    if (line.find("openblas-pthread") != std::string::npos) return "OpenBLAS (pthreads)";
+    if (line.find("openblas") != std::string::npos) return "OpenBLAS";
+    if (line.find("blis") != std::string::npos) return "BLIS";
+    if (line.find("/blas/libblas.so") != std::string::npos)
+      return "reference BLAS (SLOW: install libopenblas0-openmp)";
+    return line.substr(line.rfind(' ') + 1);
+  }
+  return "none loaded";
+}
 
 int set_threads(int n) {
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -43,12 +53,11 @@ int set_threads(int n) {
 }
 
 std::string system_info_line() {
-  const std::string cfg = at::show_config();
   std::ostringstream os;
   os << "system: " << cpu_model_and_isa() << " | threads " << at::get_num_threads()
      << " | libtorch " << TORCH_VERSION
      << " | oneDNN " << (at::hasMKLDNN() ? "on" : "off")
-     << " | BLAS " << config_value(cfg, "BLAS_INFO");
+     << " | BLAS " << blas_library();
   return os.str();
 }
 

@@ -16,45 +16,11 @@
 
 namespace fs = std::filesystem;
 
+#include "test_util.h"
+
+using namespace mert_test;
+
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mert_npy_XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-bool oracle_python_has(const std::string& module) {
-  const std::string cmd = "/usr/bin/python3 -c 'import " + module + "' >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
-
-template <class F>
-void expect_mert_error(F&& f, const std::string& what, const std::string& needle = "") {
-  try {
-    f();
-    ADD_FAILURE() << what << ": no exception";
-  } catch (const mert::Error& e) {
-    if (!needle.empty()) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << what << ": wrong exception type: " << e.what();
-  }
-}
 
 }  // namespace
 

@@ -16,26 +16,11 @@
 
 namespace fs = std::filesystem;
 
+#include "test_util.h"
+
+using namespace mert_test;
+
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "mert_st_XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A raw safetensors file from a header string and a data buffer.
 std::string raw_file(const std::string& header, const std::string& data) {
@@ -50,17 +35,6 @@ bool same(const at::Tensor& a, const at::Tensor& b) {
 }
 
 // Expects mert::Error specifically (not a crash, not another exception type).
-template <class F>
-void expect_mert_error(F&& f, const std::string& what) {
-  try {
-    f();
-    ADD_FAILURE() << what << ": no exception";
-  } catch (const mert::Error&) {
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << what << ": wrong exception type: " << e.what();
-  }
-}
-
 mert::TensorMap sample_tensors() {
   at::manual_seed(1);
   mert::TensorMap m;

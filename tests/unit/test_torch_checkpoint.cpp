@@ -20,30 +20,11 @@
 
 namespace fs = std::filesystem;
 
+#include "test_util.h"
+
+using namespace mert_test;
+
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-template <class F>
-void expect_mert_error(F&& f, const std::string& what, const std::string& needle = "") {
-  try {
-    f();
-    ADD_FAILURE() << what << ": no exception";
-  } catch (const mert::Error& e) {
-    if (!needle.empty()) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << what << ": " << e.what();
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << what << ": wrong exception type: " << e.what();
-  }
-}
 
 // Writes every fixture into argv[1]. expect/<key>.npy hold float64 copies of the values (exact
 // for every dtype used), meta.txt the dtype, strides and storage offset Python sees.

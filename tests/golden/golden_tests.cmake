@@ -11,6 +11,7 @@ endif()
 set(GOLDEN_SCENARIOS
   postln-tiny
   postln-tiny-nonorm
+  postln-tiny-deepnorm
   preln-tiny
   tiny-layer-nonstd
   tiny-f16

@@ -66,6 +66,8 @@ SCENARIOS = collections.OrderedDict((s.name, s) for s in [
                      "--conv-dim", "24,32,40,48", "--conv-kernel", "11,5,3,3", "--conv-stride", "5,3,2,2",
                      "--pos-conv-kernel", "15", "--pos-conv-groups", "8", "--layers", "2", "--heads", "2",
                      "--do-normalize", "1", "--seed", "14", "--clips", SHORT_CLIPS], ["safetensors"]),
+    Scenario("postln-tiny-deepnorm", "post-LN with DeepNorm residuals (alpha=(2L)^(1/4)), safetensors+bin",
+             TINY + ["--encoder", "postln", "--deepnorm", "1", "--seed", "19"], ["safetensors", "bin"]),
     Scenario("tiny-f16", "post-LN, weights stored as F16 in safetensors (oracle uses the rounded weights)",
              TINY + ["--encoder", "postln", "--dtype", "f16", "--seed", "15"], ["safetensors"]),
     Scenario("tiny-bf16", "pre-LN, weights stored as BF16 in safetensors (oracle uses the rounded weights)",

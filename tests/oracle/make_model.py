@@ -72,6 +72,8 @@ def parse_args(argv=None):
     p.add_argument("--dtype", choices=sorted(DTYPES), default="f32",
                    help="storage dtype of the weight files; expected outputs use the rounded weights")
     p.add_argument("--do-normalize", type=int, choices=[0, 1], default=1)
+    p.add_argument("--deepnorm", type=int, choices=[0, 1], default=0,
+                   help="post-LN DeepNorm residuals x_out = LN(alpha*x + f(x)), alpha = (2L)^(1/4)")
     p.add_argument("--feat-extract-norm", choices=["group", "layer"], default="group")
     p.add_argument("--conv-bias", type=int, choices=[0, 1], default=0)
     p.add_argument("--conv-dim", type=int_list, default=None)
@@ -369,8 +371,12 @@ def normalize(x):
     return (x - x.mean()) / np.sqrt(x.var() + NORM_EPS)
 
 
+def deepnorm_alpha(a):
+    return (2.0 * a.geom["layers"]) ** 0.25 if a.deepnorm else None
+
+
 @torch.no_grad()
-def hidden_states(model, wav64, preln):
+def hidden_states(model, wav64, preln, alpha=None):
     """HF hidden_states from torchaudio's own submodules; model must be float64. -> [L+1,T,H]."""
     enc = model.encoder
     tr = enc.transformer
@@ -381,7 +387,13 @@ def hidden_states(model, wav64, preln):
         x = tr.layer_norm(x)      # post-LN: encoder LayerNorm before the layers (hs[0] is normalised)
     hs = [x]
     for layer in tr.layers:
-        x = layer(x, None)
+        if alpha is None:
+            x = layer(x, None)
+        else:
+            # DeepNorm (HF HubertEncoderLayerExtend): torchaudio has no such layer, so compose its
+            # submodules with the scaled residuals.
+            x = layer.layer_norm(alpha * x + layer.attention(x, None))
+            x = layer.final_layer_norm(alpha * x + layer.feed_forward(x))
         hs.append(x)
     if preln:
         hs[-1] = tr.layer_norm(hs[-1])  # pre-LN: only the last hidden state is normalised
@@ -462,8 +474,9 @@ def functional_hf_forward(W, cfg, wav64):
             x = x + attn(ln(x, p + "layer_norm"), p + "attention.")
             x = x + ffn(ln(x, p + "final_layer_norm"), p + "feed_forward.")
         else:
-            x = ln(x + attn(x, p + "attention."), p + "layer_norm")
-            x = ln(x + ffn(x, p + "feed_forward."), p + "final_layer_norm")
+            r = (2.0 * cfg["num_hidden_layers"]) ** 0.25 if cfg["deepnorm"] else 1.0
+            x = ln(r * x + attn(x, p + "attention."), p + "layer_norm")
+            x = ln(r * x + ffn(x, p + "feed_forward."), p + "final_layer_norm")
         hs.append(x)
     if pre:
         hs[-1] = ln(hs[-1], "encoder.layer_norm")
@@ -473,7 +486,8 @@ def functional_hf_forward(W, cfg, wav64):
 def run_checks(model, wav64, hs, a, cfg, st_np):
     """Cross-checks of one input: torchaudio's own forward paths, and (if the safetensors file was
     re-read) the independent functional forward from the HF-named weights."""
-    check_against_torchaudio(model, wav64, hs, a.preln)
+    if not a.deepnorm:  # torchaudio's own forward has no DeepNorm to compare with
+        check_against_torchaudio(model, wav64, hs, a.preln)
     if a.verify and st_np is not None:
         ref = functional_hf_forward(st_np, cfg, wav64)
         err = (ref - hs).abs().max().item() / hs.abs().max().item()
@@ -496,7 +510,7 @@ def hf_config(a):
         "feat_extract_dropout": 0.0, "layerdrop": 0.0 if a.preln else 0.05,
         "apply_spec_augment": True, "mask_time_prob": 0.05, "mask_time_length": 10, "mask_time_min_masks": 2,
         "mask_feature_prob": 0.0, "mask_feature_length": 10, "mask_feature_min_masks": 0,
-        "attention_relax": a.attention_relax, "deepnorm": False,
+        "attention_relax": a.attention_relax, "deepnorm": bool(a.deepnorm),
         "conv_bias": bool(a.conv_bias), "conv_dim": g["conv_dim"], "conv_kernel": g["conv_kernel"],
         "conv_stride": g["conv_stride"], "num_feat_extract_layers": len(g["conv_dim"]),
         "feat_extract_norm": a.feat_extract_norm, "feat_extract_activation": "gelu",
@@ -595,7 +609,7 @@ def main(argv=None):
         x = normalize(decoded) if a.do_normalize else decoded
         wav64 = torch.from_numpy(x)
         tc = time.time()
-        hs = hidden_states(model, wav64, a.preln)
+        hs = hidden_states(model, wav64, a.preln, deepnorm_alpha(a))
         assert hs.shape == (g["layers"] + 1, T, g["hidden"]), (hs.shape, T)
         assert torch.isfinite(hs).all()
         if a.size == "tiny":
@@ -613,7 +627,7 @@ def main(argv=None):
         log(a, f"{name}: {n} samples -> T={T}; rms per layer "
                + " ".join(f"{r:.2f}" for r in per_layer_rms) + f" ({time.time() - tc:.1f}s)")
     if check_input is not None:
-        run_checks(model, check_input, hidden_states(model, check_input, a.preln), a, cfg, st_np)
+        run_checks(model, check_input, hidden_states(model, check_input, a.preln, deepnorm_alpha(a)), a, cfg, st_np)
     timings["expected"] = time.time() - t0
     timings["total"] = time.time() - t_start
 

@@ -9,8 +9,10 @@ BUILD_PKGS=(
   libopenblas0-openmp   # BLAS for libtorch; without it Debian falls back to the reference
                         # netlib BLAS (~30x slower). The OpenMP build shares libtorch's thread pool.
   nlohmann-json3-dev    # config.json / safetensors headers
-  libsndfile1-dev       # audio decoding (WAV/FLAC/OGG/MP3)
+  libsndfile1-dev       # audio decoding (WAV/FLAC/OGG/Opus/MP3)
+  libsoxr-dev           # resampling to the model's rate (very high quality)
   libgtest-dev          # unit tests
+  libfluidsynth-dev fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small  # mert synth (offline benchmark)
 )
 TEST_PKGS=(
   python3 python3-numpy

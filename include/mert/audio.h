@@ -7,15 +7,33 @@
 namespace mert {
 
 struct Audio {
-  std::vector<float> samples;  // mono
+  std::vector<float> samples;  // mono, at sample_rate
   int64_t sample_rate = 0;
+  int64_t source_rate = 0;     // the file's own rate
   int channels = 0;            // channel count of the source before downmixing
 };
 
-// Decodes any format libsndfile reads (WAV, FLAC, OGG/Vorbis, MP3...) and downmixes to mono by
-// averaging channels. Throws mert::Error naming the file on unreadable, corrupt or empty input
-// and on non-finite samples.
-Audio decode_audio(const std::string& path);
+struct AudioInfo {
+  int64_t sample_rate = 0;
+  int channels = 0;
+  int64_t frames = 0;  // as the container reports it (may be approximate for MP3)
+};
+
+// Reads the header only. Throws mert::Error like decode_audio.
+AudioInfo probe_audio(const std::string& path);
+
+// Decodes any format libsndfile reads (WAV int/float, FLAC, OGG/Vorbis, Opus, MP3, AIFF...),
+// downmixes to mono by averaging channels, and resamples to `target_rate` with libsoxr at very
+// high quality (target_rate <= 0: keep the file's rate). Output length is
+// round(frames * target_rate / source_rate). Throws mert::Error naming the file on missing,
+// unreadable, corrupt, truncated or empty input and on NaN/Inf samples.
+Audio decode_audio(const std::string& path, int64_t target_rate = 0);
+
+// Extensions treated as audio when scanning directories.
+bool is_audio_extension(const std::string& path);
+
+// Writes mono float samples with libsndfile, atomically; `format` is an SF_FORMAT_* combination.
+void write_audio(const std::string& path, const std::vector<float>& samples, int64_t sample_rate, int format);
 
 // Hugging Face Wav2Vec2FeatureExtractor normalisation, in place:
 // x <- (x - mean) / sqrt(var + 1e-7), population variance, accumulated in double.

@@ -2,6 +2,7 @@
 // Turning a waveform into MERT features: preprocessing, chunking, running the model, pooling.
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,13 @@ struct EmbedOptions {
   std::vector<int64_t> layers;  // hidden-state indices 0..L to output, in this order; empty = all
   Pool pool = Pool::Mean;
   // Chunk length in seconds; 0 = the whole file in one pass (exact Hugging Face semantics).
-  // Chunks do not overlap; the last, shorter chunk is kept when it yields at least one frame.
   double chunk_sec = 30.0;
+  // Distance between chunk starts; 0 = chunk_sec (no overlap). hop < chunk overlaps chunks.
+  // Chunks start at 0, hop, 2*hop... until one reaches the end of the file; the last chunk may be
+  // shorter and is kept when it yields at least one frame (>= the receptive field).
+  double hop_sec = 0.0;
   bool normalize_per_chunk = false;  // default: normalise over the whole file (MARBLE)
+  int batch = 1;                     // chunks of one file per forward pass (padded batch)
 
   void validate(const ModelConfig& cfg) const;
   std::string to_string() const;
@@ -27,6 +32,24 @@ struct EmbedOptions {
 Pool parse_pool(const std::string& s);
 // "all" or a comma list like "0,6,12" (validated against num_hidden_layers).
 std::vector<int64_t> parse_layers(const std::string& s, int64_t num_hidden_layers);
+
+struct ChunkPlan {
+  std::vector<int64_t> start, length, frames, frame_offset;  // per chunk
+  int64_t total_frames = 0;
+  size_t size() const { return start.size(); }
+};
+// Throws mert::Error if the audio gives no frame at all.
+ChunkPlan plan_chunks(int64_t n_samples, const EmbedOptions& opts, const ModelConfig& cfg);
+
+// Runs the chunks of one (already whole-file-normalised, if wanted) waveform through the model,
+// `opts.batch` chunks per forward, and hands each chunk's [n_layers, T_c, H] float32 CPU frames
+// to `sink` in chunk order.
+void run_chunks(MertModelImpl& model, const PreprocessorConfig& pre, const std::vector<float>& wave,
+                const ChunkPlan& plan, const EmbedOptions& opts,
+                const std::function<void(size_t chunk, const at::Tensor& frames)>& sink);
+
+// The hidden-state indices an option set selects (all when empty).
+std::vector<int64_t> selected_layers(const EmbedOptions& opts, const ModelConfig& cfg);
 
 // Runs the model over one mono waveform at the model's sample rate. Returns float32
 // [n_layers, T, H] (Pool::None; chunk frames concatenated in time) or [n_layers, H] (Pool::Mean;

@@ -3,6 +3,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 namespace mert {
 
@@ -10,6 +11,31 @@ namespace mert {
 // format 1.0, little-endian, header padded to a multiple of 64 bytes; atomically.
 // Throws mert::Error for other dtypes or I/O failures.
 void write_npy(const std::string& path, const at::Tensor& t);
+
+// The complete .npy 1.0 header (magic, version, length, padded dict) for a C-order array.
+std::string npy_header_bytes(at::ScalarType type, at::IntArrayRef sizes, const std::string& path_for_errors);
+
+// Writes a large .npy piece by piece without holding it in memory: the shape is fixed up front,
+// blocks are written at their offsets (any order) into `<path>.tmp.<pid>`, and commit() fsyncs
+// and renames it into place. Destroying an uncommitted writer removes the temp file.
+class NpyStreamWriter {
+ public:
+  NpyStreamWriter(const std::string& path, std::vector<int64_t> shape);  // float32
+  ~NpyStreamWriter();
+  NpyStreamWriter(const NpyStreamWriter&) = delete;
+  NpyStreamWriter& operator=(const NpyStreamWriter&) = delete;
+  // Writes `block` (float32, contiguous) at element offset `offset` of the flattened array.
+  void write_at(int64_t offset, const at::Tensor& block);
+  void commit();
+  const std::vector<int64_t>& shape() const { return shape_; }
+
+ private:
+  std::string path_, tmp_;
+  std::vector<int64_t> shape_;
+  int fd_ = -1;
+  int64_t data_start_ = 0;
+  bool committed_ = false;
+};
 
 // Reads an .npy file (format 1.x/2.x/3.x) of dtype '<f4', '<f8', '<i8' or '<i4' with
 // fortran_order False into an owned, contiguous CPU tensor. Throws mert::Error otherwise.

@@ -49,6 +49,10 @@ void EmbedOptions::validate(const ModelConfig& cfg) const {
                 std::to_string(cfg.receptive_field()) + " samples)");
   for (auto l : layers)
     if (l < 0 || l > cfg.num_hidden_layers) throw Error("layer index out of range");
+  if (!(hop_sec >= 0) || !std::isfinite(hop_sec)) throw Error("--hop-sec must be >= 0");
+  if (hop_sec > 0 && chunk_sec == 0) throw Error("--hop-sec needs --chunk-sec > 0");
+  if (hop_sec > 0 && hop_sec * static_cast<double>(cfg.sample_rate) < 1.0) throw Error("--hop-sec is shorter than one sample");
+  if (batch < 1 || batch > 4096) throw Error("--batch must be in [1, 4096]");
 }
 
 std::string EmbedOptions::to_string() const {
@@ -57,54 +61,87 @@ std::string EmbedOptions::to_string() const {
   if (layers.empty()) os << "all";
   for (size_t i = 0; i < layers.size(); ++i) os << (i ? "," : "") << layers[i];
   os << " pool=" << (pool == Pool::Mean ? "mean" : "none") << " chunk-sec=" << chunk_sec
+     << " hop-sec=" << (hop_sec > 0 ? hop_sec : chunk_sec) << " batch=" << batch
      << " normalize=" << (normalize_per_chunk ? "per-chunk" : "per-file");
   return os.str();
+}
+
+std::vector<int64_t> selected_layers(const EmbedOptions& opts, const ModelConfig& cfg) {
+  std::vector<int64_t> layers = opts.layers;
+  if (layers.empty())
+    for (int64_t i = 0; i <= cfg.num_hidden_layers; ++i) layers.push_back(i);
+  return layers;
+}
+
+ChunkPlan plan_chunks(int64_t n, const EmbedOptions& opts, const ModelConfig& cfg) {
+  ChunkPlan p;
+  const int64_t chunk = opts.chunk_sec > 0 ? static_cast<int64_t>(std::llround(opts.chunk_sec * cfg.sample_rate)) : n;
+  const int64_t hop = opts.chunk_sec > 0 && opts.hop_sec > 0
+                          ? static_cast<int64_t>(std::llround(opts.hop_sec * cfg.sample_rate)) : chunk;
+  for (int64_t start = 0; start < n; start += hop) {
+    const int64_t len = std::min(chunk, n - start);
+    const int64_t frames = cfg.frames_for_samples(len);
+    if (frames >= 1) {
+      p.start.push_back(start);
+      p.length.push_back(len);
+      p.frames.push_back(frames);
+      p.frame_offset.push_back(p.total_frames);
+      p.total_frames += frames;
+    }
+    if (start + len >= n) break;  // this chunk reached the end
+  }
+  if (p.total_frames == 0)
+    throw Error("audio is " + std::to_string(n) + " samples long, shorter than the model's receptive field (" +
+                std::to_string(cfg.receptive_field()) + " samples = " +
+                std::to_string(1000.0 * cfg.receptive_field() / cfg.sample_rate) + " ms)");
+  return p;
+}
+
+void run_chunks(MertModelImpl& model, const PreprocessorConfig& pre, const std::vector<float>& wave,
+                const ChunkPlan& plan, const EmbedOptions& opts,
+                const std::function<void(size_t, const at::Tensor&)>& sink) {
+  torch::NoGradGuard no_grad;
+  const auto layers = selected_layers(opts, model.config());
+  const auto device = model.masked_spec_embed.device();
+  const size_t batch = static_cast<size_t>(std::max(1, opts.batch));
+  for (size_t first = 0; first < plan.size(); first += batch) {
+    const size_t count = std::min(batch, plan.size() - first);
+    int64_t max_len = 0;
+    for (size_t c = first; c < first + count; ++c) max_len = std::max(max_len, plan.length[c]);
+    auto input = torch::zeros({static_cast<int64_t>(count), max_len});
+    std::vector<int64_t> lengths;
+    for (size_t c = first; c < first + count; ++c) {
+      auto row = input[static_cast<int64_t>(c - first)].narrow(0, 0, plan.length[c]);
+      row.copy_(torch::from_blob(const_cast<float*>(wave.data()) + plan.start[c], {plan.length[c]}, torch::kFloat));
+      if (pre.do_normalize && opts.normalize_per_chunk) normalize_waveform(row.data_ptr<float>(), plan.length[c]);
+      lengths.push_back(plan.length[c]);
+    }
+    auto out = model.forward(input.to(device), count > 1 ? torch::tensor(lengths) : at::Tensor(), layers);
+    for (size_t c = first; c < first + count; ++c) {
+      std::vector<at::Tensor> picked;
+      for (auto l : layers) picked.push_back(out.hidden_states[l][static_cast<int64_t>(c - first)].narrow(0, 0, plan.frames[c]));
+      sink(c, torch::stack(picked).to(torch::kCPU, torch::kFloat));
+    }
+  }
 }
 
 at::Tensor embed_waveform(MertModelImpl& model, const PreprocessorConfig& pre, std::vector<float> wave,
                           const EmbedOptions& opts) {
   const ModelConfig& cfg = model.config();
   opts.validate(cfg);
-  const int64_t n = static_cast<int64_t>(wave.size());
-  if (n < cfg.receptive_field())
-    throw Error("audio is " + std::to_string(n) + " samples long, shorter than the model's receptive field (" +
-                std::to_string(cfg.receptive_field()) + " samples = " +
-                std::to_string(1000.0 * cfg.receptive_field() / cfg.sample_rate) + " ms)");
+  const ChunkPlan plan = plan_chunks(static_cast<int64_t>(wave.size()), opts, cfg);
   if (pre.do_normalize && !opts.normalize_per_chunk) normalize_waveform(wave);
-
-  std::vector<int64_t> layers = opts.layers;
-  if (layers.empty())
-    for (int64_t i = 0; i <= cfg.num_hidden_layers; ++i) layers.push_back(i);
-
-  // Chunk boundaries: fixed-length, non-overlapping; the last may be shorter.
-  const int64_t chunk = opts.chunk_sec > 0 ? static_cast<int64_t>(std::llround(opts.chunk_sec * cfg.sample_rate)) : n;
-  std::vector<std::pair<int64_t, int64_t>> chunks;
-  for (int64_t start = 0; start < n; start += chunk) {
-    const int64_t len = std::min(chunk, n - start);
-    if (cfg.frames_for_samples(len) >= 1) chunks.emplace_back(start, len);
-  }
-
-  torch::NoGradGuard no_grad;
-  const auto device = model.masked_spec_embed.device();
-  std::vector<at::Tensor> frames;  // per chunk [n_layers, T_c, H] (Pool::None)
-  at::Tensor sum;                  // [n_layers, H] (Pool::Mean)
-  int64_t total_frames = 0;
-  for (const auto& [start, len] : chunks) {
-    auto input = torch::from_blob(wave.data() + start, {1, len}, torch::kFloat).clone();
-    if (pre.do_normalize && opts.normalize_per_chunk) normalize_waveform(input.data_ptr<float>(), len);
-    auto out = model.forward(input.to(device), {}, layers);
-    std::vector<at::Tensor> picked;
-    for (auto l : layers) picked.push_back(out.hidden_states[l][0]);
-    auto stacked = torch::stack(picked).to(torch::kCPU, torch::kFloat);  // [n_layers, T_c, H]
-    total_frames += stacked.size(1);
+  std::vector<at::Tensor> frames(plan.size());
+  at::Tensor sum;  // float64 accumulation for the mean
+  run_chunks(model, pre, wave, plan, opts, [&](size_t c, const at::Tensor& f) {
     if (opts.pool == Pool::Mean) {
-      auto s = stacked.to(torch::kDouble).sum(1);
+      auto s = f.to(torch::kDouble).sum(1);
       sum = sum.defined() ? sum + s : s;
     } else {
-      frames.push_back(stacked);
+      frames[c] = f;
     }
-  }
-  if (opts.pool == Pool::Mean) return (sum / static_cast<double>(total_frames)).to(torch::kFloat).contiguous();
+  });
+  if (opts.pool == Pool::Mean) return (sum / static_cast<double>(plan.total_frames)).to(torch::kFloat).contiguous();
   return (frames.size() == 1 ? frames[0] : torch::cat(frames, 1)).contiguous();
 }
 

@@ -87,19 +87,17 @@ struct HeaderParser {
 
 }  // namespace
 
-void write_npy(const std::string& path, const at::Tensor& tensor) {
-  if (!tensor.defined()) throw Error("cannot write " + path + ": undefined tensor");
+std::string npy_header_bytes(at::ScalarType type, at::IntArrayRef sizes, const std::string& path) {
   const char* descr = nullptr;
   for (const auto& t : kTypes)
-    if (t.type == tensor.scalar_type()) descr = t.descr;
+    if (t.type == type) descr = t.descr;
   if (!descr)
     throw Error("cannot write " + path + ": .npy writer supports float32/float64/int64/int32, got " +
-                std::string(c10::toString(tensor.scalar_type())));
-  const at::Tensor t = tensor.to(at::kCPU).contiguous();
-
+                std::string(c10::toString(type)));
+  const int64_t dim = static_cast<int64_t>(sizes.size());
   std::string shape = "(";
-  for (int64_t k = 0; k < t.dim(); ++k) shape += std::to_string(t.size(k)) + (t.dim() == 1 ? ",)" : k + 1 < t.dim() ? ", " : ")");
-  if (t.dim() == 0) shape += ")";
+  for (int64_t k = 0; k < dim; ++k) shape += std::to_string(sizes[k]) + (dim == 1 ? ",)" : k + 1 < dim ? ", " : ")");
+  if (dim == 0) shape += ")";
   std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // Pad with spaces so magic(6) + version(2) + length(2) + header, ending in '\n', is a
   // multiple of 64 (numpy's own alignment, lets readers mmap the data aligned).
@@ -108,12 +106,19 @@ void write_npy(const std::string& path, const at::Tensor& tensor) {
   header += '\n';
   if (header.size() > 0xFFFF) throw Error("cannot write " + path + ": .npy header too long for format 1.0");
   const std::uint16_t hlen = static_cast<std::uint16_t>(header.size());
+  std::string out(kMagic, 6);
+  out += static_cast<char>(1);
+  out += static_cast<char>(0);
+  out += static_cast<char>(hlen & 0xFF);
+  out += static_cast<char>(hlen >> 8);
+  return out + header;
+}
 
+void write_npy(const std::string& path, const at::Tensor& tensor) {
+  if (!tensor.defined()) throw Error("cannot write " + path + ": undefined tensor");
+  const std::string header = npy_header_bytes(tensor.scalar_type(), tensor.sizes(), path);
+  const at::Tensor t = tensor.to(at::kCPU).contiguous();
   io::write_file_atomic(path, [&](std::FILE* f) {
-    const unsigned char version[2] = {1, 0};
-    io::write_all(f, kMagic, 6, path);
-    io::write_all(f, version, 2, path);
-    io::write_all(f, &hlen, 2, path);
     io::write_all(f, header.data(), header.size(), path);
     io::write_all(f, t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size(), path);
   });

@@ -100,11 +100,19 @@ echo "this is not audio" > "$W/garbage.wav"
 head -c 30 "$W/clip.wav" > "$W/truncated_header.wav"
 "$MERT_BIN" gen-audio -o "$W/short.wav" --sec 0.01 2>/dev/null    # 240 samples < 400
 "$MERT_BIN" gen-audio -o "$W/sr44.wav" --sec 1 --sr 44100 2>/dev/null
-for f in garbage.wav empty.wav truncated_header.wav missing.wav short.wav sr44.wav; do
+echo "not audio either" > "$W/notes.txt"
+for f in garbage.wav empty.wav truncated_header.wav missing.wav short.wav notes.txt; do
   rm -rf "$W/feat_good"
   expect_error "audio-$f" "FAILED .*$f" embed "$W/good" "$W/$f"
-  if ls "$W/feat_good"/* >/dev/null 2>&1; then echo "FAIL audio-$f left output: $(ls "$W/feat_good")"; fail=$((fail+1)); fi
+  if ls "$W/feat_good"/*.npy "$W/feat_good"/*.tmp* >/dev/null 2>&1; then echo "FAIL audio-$f left output: $(ls "$W/feat_good")"; fail=$((fail+1)); fi
+  if ! grep -q "$f" "$W/feat_good/failures.tsv"; then echo "FAIL audio-$f not in failures.tsv"; fail=$((fail+1)); fi
 done
+# Another sample rate is resampled, not refused: 1 s at 44.1 kHz -> 74 frames at 24 kHz.
+rm -rf "$W/feat_good"
+if embed "$W/good" --pool none "$W/sr44.wav" >/dev/null 2>&1 && \
+   "$ORACLE_PYTHON" -c "import numpy as np,sys; a=np.load(sys.argv[1]); assert a.shape==(5,74,128), a.shape" "$W/feat_good/sr44.npy"; then
+  echo "ok   resampled-44k: 44.1 kHz input embedded at 24 kHz"; pass=$((pass+1))
+else echo "FAIL resampled-44k"; fail=$((fail+1)); fi
 # A bad file among good ones: the good one is written, exit code still 1.
 rm -rf "$W/feat_good"
 embed "$W/good" "$W/garbage.wav" "$W/clip.wav" >/dev/null 2>&1; rc=$?

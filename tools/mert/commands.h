@@ -8,5 +8,6 @@ int cmd_embed(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
 int cmd_init(int argc, char** argv);
 int cmd_gen_audio(int argc, char** argv);
+int cmd_synth(int, char**);
 
 }  // namespace mert::cli

@@ -20,7 +20,8 @@ void print_usage() {
                "  embed      extract hidden-state features from audio files into .npy\n"
                "  convert    turn a Hugging Face model dir (pytorch_model.bin) into a safetensors one\n"
                "  init       create a random-weight model dir (demos, tests, a start for pre-training)\n"
-               "  gen-audio  write a generated musical test clip (WAV)\n\n"
+               "  gen-audio  write a generated musical test clip (WAV)\n"
+               "  synth      render a labelled synthetic MIR dataset with FluidSynth (pitch, key, beat, ...)\n\n"
                "Run 'mert <command> --help' for the options of a command.\n";
 }
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
     if (cmd == "convert") return mert::cli::cmd_convert(argc - 2, argv + 2);
     if (cmd == "init") return mert::cli::cmd_init(argc - 2, argv + 2);
     if (cmd == "gen-audio") return mert::cli::cmd_gen_audio(argc - 2, argv + 2);
+    if (cmd == "synth") return mert::cli::cmd_synth(argc - 2, argv + 2);
     std::cerr << "mert: error: unknown command '" << cmd << "' (run 'mert --help')\n";
     return 2;
   } catch (const mert::Error& e) {

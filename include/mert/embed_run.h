@@ -1,0 +1,50 @@
+#pragma once
+// Embedding a whole collection: skip what is done, decode ahead, embed, write atomically, record
+// failures and carry on. The CLI (`mert embed`) is a thin shell over run_embedding().
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mert/embed.h"
+#include "mert/inputs.h"
+#include "mert/model_dir.h"
+
+namespace mert {
+
+struct RunOptions {
+  EmbedOptions embed;
+  std::string out_dir;
+  bool overwrite = false;  // recompute files whose outputs exist (and accept changed settings)
+  int shard_index = 0, shard_count = 1;
+};
+
+struct FileEvent {
+  enum class Kind { Ok, Failed, Skipped } kind;
+  std::string path, output, reason;
+  double audio_sec = 0, compute_sec = 0;
+  std::vector<int64_t> shape;
+};
+
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void on_start(size_t n_items) {}
+  virtual void on_file(const FileEvent& e) = 0;
+};
+
+struct RunStats {
+  int64_t ok = 0, failed = 0, skipped = 0;
+  double audio_sec = 0, compute_sec = 0, wall_sec = 0;
+};
+
+// The identity of a run's outputs: model fingerprint plus every option that changes them. Stored
+// as <out>/mert-embed.json; a rerun into the same dir with different settings is refused
+// (unless overwrite) so that skipped and new files never mix settings.
+std::string run_settings_json(const LoadedModel& m, const RunOptions& o);
+
+// Where item `rel_out`'s output goes.
+std::string output_path(const RunOptions& o, const std::string& rel_out);
+
+RunStats run_embedding(LoadedModel& m, const std::vector<InputItem>& items, const RunOptions& o, RunObserver& obs);
+
+}  // namespace mert

@@ -1,0 +1,35 @@
+#pragma once
+// Turning command-line inputs into a work list: audio files, directories (recursive), list
+// files, fairseq manifests; each item gets the relative output path it mirrors.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mert {
+
+struct InputItem {
+  std::string path;      // audio file to read
+  std::string rel_out;   // output path relative to the out dir, without extension
+  std::string error;     // non-empty: the item is known bad before decoding (reported as a failure)
+};
+
+struct InputOptions {
+  std::vector<std::string> list_files;  // --list: one audio path per line
+};
+
+// Rules (documented in docs/CLI.md):
+//  - a file argument            -> <stem>            (flat, as `mert embed a.wav` always did)
+//  - a directory argument       -> path relative to that directory, recursively, audio extensions only
+//  - a `.tsv` argument          -> fairseq manifest: first line is the root, then relpath<TAB>n_samples;
+//                                  output mirrors relpath
+//  - each line of a --list file -> the path with the list's longest common directory removed
+// Items are returned sorted by rel_out; a second item with the same rel_out gets an error.
+// Throws mert::Error for a missing argument path or a malformed manifest/list.
+std::vector<InputItem> collect_inputs(const std::vector<std::string>& args, const InputOptions& opts);
+
+// Deterministic shard selection: keeps items whose FNV-1a hash of rel_out is i mod n, so adding
+// files to a collection never moves existing files to another shard.
+std::vector<InputItem> select_shard(const std::vector<InputItem>& items, int index, int count);
+void parse_shard(const std::string& spec, int& index, int& count);  // "i/n", 0 <= i < n
+
+}  // namespace mert

@@ -1,0 +1,137 @@
+#include "mert/inputs.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "mert/audio.h"
+#include "mert/error.h"
+
+namespace mert {
+namespace fs = std::filesystem;
+namespace {
+
+std::string without_extension(const fs::path& p) { return (p.parent_path() / p.stem()).generic_string(); }
+
+// Strips leading "/", "./" and "../" so a relative output path can never escape the out dir.
+std::string safe_relative(const fs::path& p) {
+  fs::path out;
+  for (const auto& part : p.relative_path()) {
+    const std::string s = part.string();
+    if (s == "." || s == ".." || s.empty()) continue;
+    out /= part;
+  }
+  return out.generic_string();
+}
+
+void add_directory(const fs::path& dir, std::vector<InputItem>& items) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) throw Error(dir.string() + ": cannot scan directory: " + ec.message());
+    if (it->is_regular_file(ec) && is_audio_extension(it->path().string())) files.push_back(it->path());
+  }
+  for (const auto& f : files)
+    items.push_back({f.string(), without_extension(fs::relative(f, dir)), ""});
+}
+
+void add_manifest(const fs::path& tsv, std::vector<InputItem>& items) {
+  std::ifstream in(tsv);
+  if (!in) throw Error(tsv.string() + ": cannot open manifest");
+  std::string root, line;
+  if (!std::getline(in, root)) throw Error(tsv.string() + ": empty manifest (first line must be the root dir)");
+  int64_t line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos || tab == 0)
+      throw Error(tsv.string() + ":" + std::to_string(line_no) + ": expected 'relpath<TAB>n_samples'");
+    const std::string rel = line.substr(0, tab);
+    items.push_back({(fs::path(root) / rel).string(), without_extension(safe_relative(rel)), ""});
+  }
+}
+
+void add_list(const fs::path& list, std::vector<InputItem>& items) {
+  std::ifstream in(list);
+  if (!in) throw Error(list.string() + ": cannot open list file");
+  std::vector<fs::path> paths;
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    fs::path p(line);
+    if (p.is_relative()) p = list.parent_path() / p;
+    paths.push_back(p.lexically_normal());
+  }
+  if (paths.empty()) return;
+  // Longest common directory of all entries.
+  fs::path common = paths[0].parent_path();
+  for (const auto& p : paths) {
+    fs::path c;
+    auto a = common.begin();
+    auto b = p.parent_path().begin();
+    for (; a != common.end() && b != p.parent_path().end() && *a == *b; ++a, ++b) c /= *a;
+    common = c;
+  }
+  for (const auto& p : paths)
+    items.push_back({p.string(), without_extension(safe_relative(p.lexically_relative(common))), ""});
+}
+
+}  // namespace
+
+std::vector<InputItem> collect_inputs(const std::vector<std::string>& args, const InputOptions& opts) {
+  std::vector<InputItem> items;
+  for (const auto& l : opts.list_files) add_list(l, items);
+  for (const auto& a : args) {
+    const fs::path p(a);
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      add_directory(p, items);
+    } else if (p.extension() == ".tsv") {
+      add_manifest(p, items);
+    } else {
+      InputItem it{a, p.stem().string(), ""};
+      if (!is_audio_extension(a))
+        it.error = "unsupported file extension '" + p.extension().string() + "' (expected an audio file)";
+      items.push_back(it);
+    }
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const InputItem& x, const InputItem& y) { return x.rel_out < y.rel_out; });
+  for (size_t i = 1; i < items.size(); ++i)
+    if (items[i].rel_out == items[i - 1].rel_out && items[i].error.empty())
+      items[i].error = "output " + items[i].rel_out + ".npy is already produced by " + items[i - 1].path +
+                       " (same relative path and name); give their folders instead of the files";
+  return items;
+}
+
+void parse_shard(const std::string& spec, int& index, int& count) {
+  const auto slash = spec.find('/');
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument("no slash");
+    size_t p1 = 0, p2 = 0;
+    index = std::stoi(spec.substr(0, slash), &p1);
+    count = std::stoi(spec.substr(slash + 1), &p2);
+    if (p1 != slash || p2 != spec.size() - slash - 1) throw std::invalid_argument("junk");
+  } catch (const std::exception&) {
+    throw Error("--shard must look like i/n (e.g. 0/4), got '" + spec + "'");
+  }
+  if (count < 1 || index < 0 || index >= count)
+    throw Error("--shard " + spec + ": need 0 <= i < n");
+}
+
+std::vector<InputItem> select_shard(const std::vector<InputItem>& items, int index, int count) {
+  if (count <= 1) return items;
+  std::vector<InputItem> out;
+  for (const auto& it : items) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+    for (unsigned char c : it.rel_out) h = (h ^ c) * 1099511628211ull;
+    if (static_cast<int>(h % static_cast<uint64_t>(count)) == index) out.push_back(it);
+  }
+  return out;
+}
+
+}  // namespace mert

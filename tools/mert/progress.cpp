@@ -1,0 +1,80 @@
+#include "progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace mert::cli {
+namespace {
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+std::string hms(double s) {
+  char buf[32];
+  const long t = static_cast<long>(s + 0.5);
+  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  return buf;
+}
+}  // namespace
+
+ProgressReporter::ProgressReporter(bool verbose, double period_sec)
+    : tty_(::isatty(STDERR_FILENO)), verbose_(verbose), period_(period_sec) {}
+
+void ProgressReporter::on_start(size_t n_items) {
+  total_ = n_items;
+  start_ = last_print_ = std::chrono::steady_clock::now();
+}
+
+std::string ProgressReporter::status_line() const {
+  const double elapsed = since(start_);
+  const double rtf = audio_sec_ > 0 ? compute_sec_ / audio_sec_ : 0;
+  const size_t todo = total_ - done_;
+  // ETA from the pace of files actually processed (skips are nearly free).
+  const size_t worked = ok_ + failed_;
+  const double eta = worked > 0 ? elapsed / static_cast<double>(worked) * static_cast<double>(todo) : 0;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%zu/%zu files (%zu ok, %zu failed, %zu skipped) | %.2f h audio | RTF %.3f | %s elapsed | ETA %s",
+                done_, total_, ok_, failed_, skipped_, audio_sec_ / 3600, rtf, hms(elapsed).c_str(),
+                worked ? hms(eta).c_str() : "?");
+  return buf;
+}
+
+void ProgressReporter::on_file(const FileEvent& e) {
+  ++done_;
+  if (e.kind == FileEvent::Kind::Ok) ++ok_, audio_sec_ += e.audio_sec, compute_sec_ += e.compute_sec;
+  if (e.kind == FileEvent::Kind::Failed) ++failed_;
+  if (e.kind == FileEvent::Kind::Skipped) ++skipped_;
+
+  std::string line;
+  if (e.kind == FileEvent::Kind::Failed) {
+    line = "FAILED " + e.path + ": " + e.reason;
+  } else if (verbose_) {
+    char buf[128];
+    std::string shape;
+    for (size_t i = 0; i < e.shape.size(); ++i) shape += (i ? ", " : "") + std::to_string(e.shape[i]);
+    if (e.kind == FileEvent::Kind::Ok)
+      std::snprintf(buf, sizeof buf, "  %.2f s audio  %.2f s  RTF %.3f  [%s]", e.audio_sec, e.compute_sec,
+                    e.audio_sec > 0 ? e.compute_sec / e.audio_sec : 0.0, shape.c_str());
+    line = std::string(e.kind == FileEvent::Kind::Ok ? "ok     " : "skip   ") + e.path +
+           (e.kind == FileEvent::Kind::Ok ? buf : "  (output exists)");
+  }
+  if (tty_) {
+    std::fprintf(stderr, "\r\033[K");
+    if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+    std::fprintf(stderr, "%s", status_line().c_str());
+    bar_visible_ = true;
+  } else {
+    if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+    if (since(last_print_) >= period_) {
+      std::fprintf(stderr, "progress: %s\n", status_line().c_str());
+      last_print_ = std::chrono::steady_clock::now();
+    }
+  }
+  std::fflush(stderr);
+}
+
+void ProgressReporter::finish() {
+  if (tty_ && bar_visible_) std::fprintf(stderr, "\r\033[K");
+}
+
+}  // namespace mert::cli

@@ -22,7 +22,7 @@ struct AudioInfo {
 // Reads the header only. Throws mert::Error like decode_audio.
 AudioInfo probe_audio(const std::string& path);
 
-// Decodes any format libsndfile reads (WAV int/float, FLAC, OGG/Vorbis, Opus, MP3, AIFF...),
+// Decodes any format libsndfile reads (WAV int/float, FLAC, OGG/Vorbis, MP3, AIFF...),
 // downmixes to mono by averaging channels, and resamples to `target_rate` with libsoxr at very
 // high quality (target_rate <= 0: keep the file's rate). Output length is
 // round(frames * target_rate / source_rate). Throws mert::Error naming the file on missing,

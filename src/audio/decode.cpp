@@ -85,6 +85,22 @@ class Resampler {
   std::vector<float> buf_;
 };
 
+// libsndfile notes in its log, but does not report as an error, a sample-data chunk cut short
+// ("data : N (should be M)" for WAV, "SSND : ..." for AIFF) and an Ogg stream without its end.
+bool log_says_truncated(const std::string& log) {
+  size_t pos = 0;
+  while (pos < log.size()) {
+    const size_t end = std::min(log.find('\n', pos), log.size());
+    std::string line = log.substr(pos, end - pos);
+    pos = end + 1;
+    line.erase(0, line.find_first_not_of(' '));
+    const bool data_chunk = line.rfind("data :", 0) == 0 || line.rfind("SSND :", 0) == 0;
+    if (data_chunk && line.find("(should be") != std::string::npos) return true;
+    if (line.find("ended unexpectedly") != std::string::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 AudioInfo probe_audio(const std::string& path) {
@@ -130,7 +146,19 @@ Audio decode_audio(const std::string& path, int64_t target_rate) {
   if (sf_error(file.get()) != SF_ERR_NO_ERROR)
     throw Error(path + ": decoding failed after " + std::to_string(frame_index) + " frames (" +
                 sf_strerror(file.get()) + ")");
-  if (frame_index == 0) throw Error(path + ": contains no audio (0 frames)");
+  if (frame_index == 0)
+    throw Error(path + (info.frames > 0 ? ": no decodable audio (truncated or corrupt)" : ": contains no audio (0 frames)"));
+  // Truncation that libsndfile tolerates silently: fewer frames than the container promised
+  // (MP3 Xing/LAME header, FLAC STREAMINFO), or a WAV/AIFF data chunk cut short (its log says
+  // "data : N (should be M)").
+  const bool frames_known = info.frames > 0 && info.frames < (int64_t(1) << 50);
+  if (frames_known && frame_index < info.frames)
+    throw Error(path + ": truncated (header promises " + std::to_string(info.frames) + " frames, only " +
+                std::to_string(frame_index) + " decodable)");
+  char log[2048] = {0};
+  sf_command(file.get(), SFC_GET_LOG_INFO, log, sizeof log);
+  if (log_says_truncated(log))
+    throw Error(path + ": truncated (the data chunk is shorter than its header says)");
   rs.process(nullptr, 0, a.samples);
   // soxr's output length can differ from round(n * ratio) by a sample; make it exact.
   const int64_t expect = static_cast<int64_t>(std::llround(static_cast<double>(frame_index) * a.sample_rate / info.samplerate));
@@ -170,7 +198,9 @@ void write_wav_f32(const std::string& path, const std::vector<float>& samples, i
 bool is_audio_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  static const char* exts[] = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".opus", ".au", ".w64", ".caf"};
+  static const char* exts[] = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".w64", ".caf"};
+  // Not .opus: libsndfile 1.2.0 does not apply Opus pre-skip (decoded audio is shifted by
+  // ~2500 samples), so we would silently misalign it.
   for (const char* e : exts)
     if (ext == e) return true;
   return false;

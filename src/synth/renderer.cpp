@@ -37,7 +37,7 @@ Renderer::Renderer(const std::string& soundfont, int sample_rate, double gain) :
   fluid_settings_setint(s, "synth.reverb.active", 0);
   fluid_settings_setint(s, "synth.chorus.active", 0);
   fluid_settings_setnum(s, "synth.gain", gain);
-  fluid_settings_setint(s, "synth.polyphony", 512);
+  fluid_settings_setint(s, "synth.polyphony", 256);
   fluid_settings_setint(s, "synth.cpu-cores", 1);
   fluid_settings_setint(s, "synth.threadsafe-api", 0);
   fluid_settings_setint(s, "synth.dynamic-sample-loading", 0);
@@ -68,14 +68,24 @@ bool Renderer::has_preset(int bank, int program) const {
 }
 
 std::vector<float> Renderer::render(std::vector<MidiEvent> events, int64_t n_samples) {
-  fluid_synth_t* syn = impl_->synth;
-  // A clean state: no voices, default controllers. Render a few silent blocks so the mixer
-  // retires the voices killed by the reset and the next item starts from the same state.
-  fluid_synth_system_reset(syn);
-  for (int c = 0; c < 16; ++c) fluid_synth_all_sounds_off(syn, c);
-  impl_->left.assign(kBlock * 8, 0.f);
-  impl_->right.assign(kBlock * 8, 0.f);
-  fluid_synth_write_float(syn, kBlock * 8, impl_->left.data(), 0, 1, impl_->right.data(), 0, 1);
+  // A fresh synthesizer per item: a reset one keeps traces of earlier items in its voice
+  // objects (the first few hundred samples differ), which would make the output depend on
+  // what the worker rendered before, i.e. on --jobs. The loaded soundfont is shared (added to,
+  // then removed from, the fresh synth) so nothing is re-read.
+  fluid_synth_t* syn = new_fluid_synth(impl_->settings);
+  if (!syn) throw Error("cannot create a FluidSynth synthesizer");
+  struct Guard {
+    fluid_synth_t* syn;
+    fluid_sfont_t* sf;
+    ~Guard() {
+      if (sf) fluid_synth_remove_sfont(syn, sf);
+      delete_fluid_synth(syn);
+    }
+  } guard{syn, nullptr};
+  fluid_sfont_t* sf = fluid_synth_get_sfont_by_id(impl_->synth, impl_->sfont_id);
+  const int sfid = fluid_synth_add_sfont(syn, sf);
+  if (sfid == FLUID_FAILED) throw Error("FluidSynth: cannot attach the soundfont");
+  guard.sf = sf;
   fluid_synth_set_channel_type(syn, 9, CHANNEL_TYPE_DRUM);
 
   for (auto& e : events) e.sample = std::max<int64_t>(0, e.sample / kBlock * kBlock);
@@ -94,7 +104,7 @@ std::vector<float> Renderer::render(std::vector<MidiEvent> events, int64_t n_sam
       const MidiEvent& e = events[ei++];
       switch (e.type) {
         case MidiEvent::Program:
-          fluid_synth_program_select(syn, e.chan, impl_->sfont_id, e.a, e.b);
+          fluid_synth_program_select(syn, e.chan, sfid, e.a, e.b);
           break;
         case MidiEvent::Control: fluid_synth_cc(syn, e.chan, e.a, e.b); break;
         case MidiEvent::NoteOff: fluid_synth_noteoff(syn, e.chan, e.a); break;

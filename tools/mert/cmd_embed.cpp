@@ -19,7 +19,7 @@ int cmd_embed(int argc, char** argv) {
             "Inputs: audio files (output <out>/<stem>.npy), directories (searched recursively for\n"
             "audio; outputs mirror the relative paths), fairseq manifests (*.tsv: root line, then\n"
             "relpath<TAB>n_samples; outputs mirror relpath), and --list files (one path per line).\n"
-            "Any libsndfile format (WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF) at any rate and channel\n"
+            "Any libsndfile format (WAV, FLAC, OGG/Vorbis, MP3, AIFF) at any rate and channel\n"
             "count: downmixed to mono, resampled to the model's rate (libsoxr, very high quality).\n"
             "If preprocessor_config.json says do_normalize, each file is normalised to zero mean and\n"
             "unit variance over the whole file before chunking.\n"

@@ -1,0 +1,177 @@
+// Decoding: every supported format gives the same audio (lossless exactly, lossy within a
+// stated tolerance), resampling is correct, and broken files fail with mert::Error, never crash.
+#include <gtest/gtest.h>
+#include <sndfile.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+#include "mert/audio.h"
+#include "mert/embed.h"
+#include "mert/presets.h"
+#include "test_util.h"
+
+using namespace mert_test;
+
+namespace {
+
+struct Format {
+  const char* file;
+  int sf_format;
+  double max_sample_err;  // vs the float original (lossless: quantisation; lossy: codec)
+  bool lossy;
+};
+
+const Format kFormats[] = {
+    {"x.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 0.0, false},
+    {"x16.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1.0 / 32768, false},
+    {"x24.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_24, 1.0 / 8388608, false},
+    {"x.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_24, 1.0 / 8388608, false},
+    {"x.aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 1.0 / 32768, false},
+    {"x.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 0.1, true},
+    {"x.mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 0.1, true},
+};
+
+std::vector<float> music(double sec, int sr) { return mert::generate_test_music(sec, sr, 5); }
+
+mert::MertModel tiny_model() {
+  auto cfg = mert::preset_config("tiny");
+  cfg.conv_dim.assign(7, 32);
+  cfg.hidden_size = 32;
+  cfg.num_hidden_layers = 2;
+  cfg.num_attention_heads = 2;
+  cfg.intermediate_size = 64;
+  cfg.num_conv_pos_embeddings = 8;
+  cfg.num_conv_pos_embedding_groups = 2;
+  mert::MertModel m(cfg);
+  mert::init_weights(*m, 1);
+  m->eval();
+  return m;
+}
+
+double rel_err(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).abs().max().item<double>() / b.abs().max().item<double>();
+}
+
+TEST(Decode, EveryFormatMatchesTheWav) {
+  TempDir dir;
+  const auto x = music(3.0, 24000);
+  auto model = tiny_model();
+  mert::PreprocessorConfig pre;
+  pre.do_normalize = true;
+  mert::EmbedOptions opts;
+  opts.pool = mert::Pool::None;
+  const auto ref = mert::embed_waveform(*model, pre, x, opts);
+  for (const auto& f : kFormats) {
+    SCOPED_TRACE(f.file);
+    mert::write_audio(dir / f.file, x, 24000, f.sf_format);
+    const auto a = mert::decode_audio(dir / f.file, 24000);
+    ASSERT_EQ(a.samples.size(), x.size());  // no codec delay/padding left in
+    double max_err = 0;
+    for (size_t i = 0; i < x.size(); ++i) max_err = std::max(max_err, std::abs(double(a.samples[i]) - x[i]));
+    EXPECT_LE(max_err, f.max_sample_err + 1e-9);
+    const auto emb = mert::embed_waveform(*model, pre, a.samples, opts);
+    const double err = rel_err(emb, ref);
+    // Lossless formats: quantisation only (1e-3 of the largest activation). Lossy (Vorbis, MP3
+    // at libsndfile's default quality): frames within 30% of the largest activation (a random
+    // tiny model amplifies codec noise; measured 0.13 / 0.16), mean-pooled features parallel
+    // to 0.999 cosine.
+    EXPECT_LE(err, f.lossy ? 0.3 : 1e-3) << "embedding error " << err;
+    const auto pooled_a = emb.mean(1), pooled_r = ref.mean(1);
+    const double cos = torch::cosine_similarity(pooled_a.flatten(), pooled_r.flatten(), 0).item<double>();
+    EXPECT_GE(cos, f.lossy ? 0.999 : 0.999999);
+  }
+}
+
+TEST(Decode, StereoIsAveragedAndRatesAreResampled) {
+  TempDir dir;
+  // 1 kHz sine at 44.1 kHz in the left channel, silence in the right: mono = half amplitude.
+  const int sr = 44100, n = sr * 2;
+  std::vector<float> inter(2 * n);
+  for (int i = 0; i < n; ++i) inter[2 * i] = 0.8f * std::sin(2 * M_PI * 1000.0 * i / sr);
+  SF_INFO info{};
+  info.samplerate = sr;
+  info.channels = 2;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  SNDFILE* f = sf_open((dir / "st.wav").c_str(), SFM_WRITE, &info);
+  ASSERT_TRUE(f);
+  sf_writef_float(f, inter.data(), n);
+  sf_close(f);
+  const auto a = mert::decode_audio(dir / "st.wav", 24000);
+  EXPECT_EQ(a.channels, 2);
+  EXPECT_EQ(a.source_rate, 44100);
+  ASSERT_EQ(a.samples.size(), 48000u);
+  double max_err = 0;
+  for (int i = 2000; i < 46000; ++i)  // away from the edges
+    max_err = std::max(max_err, std::abs(a.samples[i] - 0.4 * std::sin(2 * M_PI * 1000.0 * i / 24000)));
+  EXPECT_LE(max_err, 2e-3);
+}
+
+TEST(Decode, TruncatedFilesOfEveryFormatFail) {
+  TempDir dir;
+  const auto x = music(3.0, 24000);
+  for (const auto& f : kFormats) {
+    SCOPED_TRACE(f.file);
+    mert::write_audio(dir / f.file, x, 24000, f.sf_format);
+    const std::string bytes = read_bytes(dir / f.file);
+    for (double frac : {0.1, 0.5, 0.9}) {
+      const std::string cut = dir / (std::string("cut_") + std::to_string(int(frac * 10)) + "_" + f.file);
+      write_bytes(cut, bytes.substr(0, static_cast<size_t>(bytes.size() * frac)));
+      expect_mert_error([&] { mert::decode_audio(cut, 24000); }, cut);
+    }
+    write_bytes(dir / "empty", "");
+    expect_mert_error([&] { mert::decode_audio(dir / "empty", 24000); }, "empty", "empty file");
+  }
+}
+
+TEST(Decode, CorruptBytesNeverCrash) {
+  TempDir dir;
+  const auto x = music(1.0, 24000);
+  for (const auto& f : kFormats) {
+    mert::write_audio(dir / f.file, x, 24000, f.sf_format);
+    std::string bytes = read_bytes(dir / f.file);
+    for (size_t pos = 0; pos < bytes.size(); pos += bytes.size() / 23 + 1) {
+      std::string b = bytes;
+      for (size_t k = pos; k < std::min(b.size(), pos + 16); ++k) b[k] = static_cast<char>(b[k] ^ 0x5a);
+      write_bytes(dir / "bad", b);
+      try {
+        auto a = mert::decode_audio(dir / "bad", 24000);
+        for (float v : a.samples) ASSERT_TRUE(std::isfinite(v));  // decoded: must be usable
+      } catch (const mert::Error&) {
+        // a clear error is the other acceptable outcome
+      }
+    }
+  }
+}
+
+TEST(Decode, NonFiniteSamplesAreRefused) {
+  TempDir dir;
+  auto x = music(1.0, 24000);
+  x[1234] = std::numeric_limits<float>::quiet_NaN();
+  mert::write_audio(dir / "nan.wav", x, 24000, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  expect_mert_error([&] { mert::decode_audio(dir / "nan.wav", 24000); }, "nan", "NaN or Inf");
+  x[1234] = std::numeric_limits<float>::infinity();
+  mert::write_audio(dir / "inf.wav", x, 24000, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+  expect_mert_error([&] { mert::decode_audio(dir / "inf.wav", 24000); }, "inf", "NaN or Inf");
+}
+
+TEST(Decode, SilenceEmbedsToFiniteValues) {
+  TempDir dir;
+  mert::write_audio(dir / "silence.flac", std::vector<float>(24000, 0.0f), 24000, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+  auto a = mert::decode_audio(dir / "silence.flac", 24000);
+  auto model = tiny_model();
+  mert::PreprocessorConfig pre;
+  pre.do_normalize = true;  // variance 0: must not divide by zero
+  auto emb = mert::embed_waveform(*model, pre, a.samples, mert::EmbedOptions{});
+  EXPECT_TRUE(emb.isfinite().all().item<bool>());
+}
+
+TEST(Decode, ExtensionsScannedInDirectories) {
+  EXPECT_TRUE(mert::is_audio_extension("a/b/Song.MP3"));
+  EXPECT_TRUE(mert::is_audio_extension("x.flac"));
+  EXPECT_FALSE(mert::is_audio_extension("notes.txt"));
+  EXPECT_FALSE(mert::is_audio_extension("noext"));
+}
+
+}  // namespace

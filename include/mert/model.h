@@ -54,8 +54,11 @@ bool is_training_only_tensor(const std::string& name);
 // must be present with the right shape (except masked_spec_embed, which is optional), and an
 // unknown tensor is an error unless is_training_only_tensor(). Errors name `origin` (the file),
 // the tensor, and expected vs got. Accepts the newer torch parametrisation names for weight
-// norm (`parametrizations.weight.original0/1`).
-void load_weights_into(MertModelImpl& model, const TensorMap& tensors, const std::string& origin);
+// norm (`parametrizations.weight.original0/1`). With release_source_pages, the pages of each
+// source tensor are dropped (madvise) once copied: only for tensors read from a file mapping
+// that will not be used again.
+void load_weights_into(MertModelImpl& model, const TensorMap& tensors, const std::string& origin,
+                       bool release_source_pages = false);
 
 // The model's parameters by HF name (float32, contiguous) for saving.
 TensorMap model_state(MertModelImpl& model);

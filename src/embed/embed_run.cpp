@@ -145,6 +145,16 @@ class DecodeQueue {
   std::thread thread_;
 };
 
+// A killed run can leave `<out>.tmp.<pid>` behind (never under the final name). Whoever writes
+// `out` next removes them: shards are disjoint, so no live writer owns them.
+void remove_stale_temps(const std::string& out) {
+  const fs::path p(out);
+  const std::string prefix = p.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(p.parent_path(), ec))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove(e.path(), ec);
+}
+
 // Embeds one decoded file into its output (streamed for --pool none, so memory stays bounded).
 std::vector<int64_t> embed_file(LoadedModel& m, const RunOptions& o, std::vector<float>& wave, const std::string& out) {
   const auto& cfg = m.config;
@@ -154,6 +164,7 @@ std::vector<int64_t> embed_file(LoadedModel& m, const RunOptions& o, std::vector
   const int64_t n_layers = static_cast<int64_t>(selected_layers(eo, cfg).size());
   const int64_t H = cfg.hidden_size;
   fs::create_directories(fs::path(out).parent_path());
+  remove_stale_temps(out);
   if (eo.pool == Pool::Mean) {
     at::Tensor sum;
     run_chunks(*m.model, m.preprocessor, wave, plan, eo, [&](size_t, const at::Tensor& f) {

@@ -1,6 +1,10 @@
 #include "model/attention.h"
 
+#include <ATen/core/grad_mode.h>
+
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace mert {
 
@@ -21,14 +25,31 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Te
   auto q = split(q_proj->forward(x) * (1.0 / std::sqrt(static_cast<double>(head_dim))));
   auto k = split(k_proj->forward(x));
   auto v = split(v_proj->forward(x));
-  auto scores = torch::matmul(q, k.transpose(-2, -1));  // [B,heads,T,T]
-  if (additive_mask.defined()) scores = scores + additive_mask;
   // attention_relax (MERT 330M) rescales max-subtracted scores; softmax is shift-invariant and
   // softmax already subtracts the row max, so plain softmax gives identical probabilities.
-  auto probs = torch::softmax(scores, -1);
-  if (is_training() && dropout > 0) probs = torch::dropout(probs, dropout, true);
-  auto ctx = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, H});
-  return out_proj->forward(ctx);
+  auto attend = [&](const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh) {
+    auto scores = torch::matmul(qh, kh.transpose(-2, -1));  // [B,h,T,T]
+    if (additive_mask.defined()) scores = scores + additive_mask;
+    auto probs = torch::softmax(scores, -1);
+    if (is_training() && dropout > 0) probs = torch::dropout(probs, dropout, true);
+    return torch::matmul(probs, vh);
+  };
+  torch::Tensor ctx;
+  // Scores are [B, heads, T, T]: 243 MB for one 30 s chunk of MERT-v1-95M. Without autograd,
+  // attend over groups of heads so that at most ~64 MB of scores exist at once.
+  const int64_t per_head_bytes = B * T * T * static_cast<int64_t>(sizeof(float));
+  const int64_t group = std::max<int64_t>(1, (int64_t(64) << 20) / std::max<int64_t>(1, per_head_bytes));
+  if (at::GradMode::is_enabled() || group >= heads) {
+    ctx = attend(q, k, v);
+  } else {
+    std::vector<torch::Tensor> parts;
+    for (int64_t h0 = 0; h0 < heads; h0 += group) {
+      const int64_t n = std::min(group, heads - h0);
+      parts.push_back(attend(q.narrow(1, h0, n), k.narrow(1, h0, n), v.narrow(1, h0, n)));
+    }
+    ctx = torch::cat(parts, 1);
+  }
+  return out_proj->forward(ctx.transpose(1, 2).reshape({B, T, H}));
 }
 
 }  // namespace mert

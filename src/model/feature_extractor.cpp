@@ -2,6 +2,7 @@
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/normalization.h>
+#include <ATen/core/grad_mode.h>
 
 namespace mert {
 
@@ -45,7 +46,10 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
           norm_bias.view({1, -1, 1});
     }
   }
-  return F::gelu(y);  // exact (erf) GELU
+  // Exact (erf) GELU; in place when no gradient is needed, since the first layer's activations
+  // are the largest tensors of the whole model (512 x S/5 floats).
+  if (!at::GradMode::is_enabled()) return at::gelu_(y);
+  return F::gelu(y);
 }
 
 FeatureEncoderImpl::FeatureEncoderImpl(const ModelConfig& cfg) : cfg_(cfg) {

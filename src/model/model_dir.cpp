@@ -63,7 +63,7 @@ LoadedModel load_model_dir(const std::string& dir) {
   for (const auto& d : dtypes) m.weights_dtype += (m.weights_dtype.empty() ? "" : "+") + d;
 
   m.model = MertModel(m.config);
-  load_weights_into(*m.model, tensors, m.weights_path);
+  load_weights_into(*m.model, tensors, m.weights_path, /*release_source_pages=*/true);
   m.model->eval();
   return m;
 }

@@ -1,6 +1,8 @@
 // Moving weights between a MertModel and name->tensor maps: strict loading with validation,
 // exporting, fresh initialisation, parameter counting.
 #include <ATen/CPUGeneratorImpl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <torch/nn/init.h>
 
 #include <cmath>
@@ -46,7 +48,24 @@ bool is_training_only_tensor(const std::string& name) {
   return false;
 }
 
-void load_weights_into(MertModelImpl& model, const TensorMap& tensors, const std::string& origin) {
+namespace {
+
+// Drops the resident pages of a source tensor we are done with (a view of a read-only file
+// mapping), so loading never holds the weights twice: the page cache keeps the file, but the
+// process's RSS stays at one copy. Only whole pages inside the tensor's own bytes are touched.
+void release_pages(const at::Tensor& t) {
+  const long page = ::sysconf(_SC_PAGESIZE);
+  auto begin = reinterpret_cast<uintptr_t>(t.data_ptr());
+  auto end = begin + static_cast<uintptr_t>(t.numel()) * t.element_size();
+  begin = (begin + page - 1) / page * page;
+  end = end / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+}  // namespace
+
+void load_weights_into(MertModelImpl& model, const TensorMap& tensors, const std::string& origin,
+                       bool release_source_pages) {
   auto params = model.named_parameters(/*recurse=*/true);
   std::map<std::string, at::Tensor> given;
   for (const auto& [name, t] : tensors) {
@@ -95,6 +114,7 @@ void load_weights_into(MertModelImpl& model, const TensorMap& tensors, const std
     if (!src.isfinite().all().item<bool>())
       throw Error(origin + ": tensor '" + item.key() + "' contains NaN or Inf");
     item.value().copy_(src);
+    if (release_source_pages && it->second.is_contiguous() && it->second.device().is_cpu()) release_pages(it->second);
   }
 }
 

@@ -33,7 +33,13 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
     // item's output would depend on how much padding its batch-mates forced on it.
     const int64_t T = y.size(2);
     bool all_full = !out_lengths.defined() || (out_lengths.min().item<int64_t>() == T);
-    if (all_full) {
+    if (all_full && !at::GradMode::is_enabled()) {
+      // In place: the first layer's output is the largest tensor of the model (295 MB for a
+      // 30 s chunk), and a second copy of it set the peak memory of a whole run.
+      auto [var, mean] = at::var_mean(y, {-1}, /*unbiased=*/false, /*keepdim=*/true);
+      auto scale = torch::rsqrt(var + eps) * norm_weight.view({1, -1, 1});
+      y.sub_(mean).mul_(scale).add_(norm_bias.view({1, -1, 1}));
+    } else if (all_full) {
       y = torch::group_norm(y, y.size(1), norm_weight, norm_bias, eps);
     } else {
       auto mask = (torch::arange(T, out_lengths.options()).unsqueeze(0) < out_lengths.unsqueeze(1))
@@ -72,7 +78,64 @@ torch::Tensor FeatureEncoderImpl::output_lengths(const torch::Tensor& lengths,
   return len;
 }
 
+torch::Tensor FeatureEncoderImpl::forward_tiled(const torch::Tensor& wave) {
+  const int64_t L = cfg_.num_conv_layers();
+  const int64_t S = wave.size(1);
+  const int64_t T = cfg_.frames_for_samples(S);
+  const int64_t k0 = cfg_.conv_kernel[0], s0 = cfg_.conv_stride[0];
+  const int64_t T0 = (S - k0) / s0 + 1;
+  // Receptive field and stride of layers 1..L-1, in layer-0 frames.
+  int64_t r = 1, stride = 1;
+  for (int64_t i = L - 1; i >= 1; --i) r = (r - 1) * cfg_.conv_stride[i] + cfg_.conv_kernel[i];
+  for (int64_t i = 1; i < L; ++i) stride *= cfg_.conv_stride[i];
+  auto layer0 = conv_layers[0]->as<ConvLayerImpl>();
+  auto samples_for = [&](int64_t a, int64_t b) {  // input samples behind layer-0 frames [a, b)
+    return wave.narrow(1, a * s0, (b - 1) * s0 + k0 - a * s0).unsqueeze(1);
+  };
+
+  // Pass 1 (group norm only): per-channel mean/variance of layer 0's conv output over the whole
+  // input, accumulated in float64 tile by tile so the full [C, T0] tensor never exists.
+  torch::Tensor shift, scale;
+  if (layer0->norm == ConvLayerImpl::Norm::Group) {
+    torch::Tensor sum, sumsq;
+    for (int64_t a = 0; a < T0; a += kTileFrames * stride) {
+      const int64_t b = std::min(T0, a + kTileFrames * stride);
+      auto y = layer0->conv->forward(samples_for(a, b)).to(torch::kDouble);
+      auto s1 = y.sum(-1, true), s2 = y.pow(2).sum(-1, true);
+      sum = sum.defined() ? sum + s1 : s1;
+      sumsq = sumsq.defined() ? sumsq + s2 : s2;
+    }
+    auto mean = sum / static_cast<double>(T0);
+    auto var = (sumsq / static_cast<double>(T0) - mean.pow(2)).clamp_min(0);
+    scale = (torch::rsqrt(var + layer0->eps) * layer0->norm_weight.to(torch::kDouble).view({1, -1, 1})).to(wave.scalar_type());
+    shift = (layer0->norm_bias.to(torch::kDouble).view({1, -1, 1}) -
+             mean * scale.to(torch::kDouble)).to(wave.scalar_type());
+  }
+
+  // Pass 2: each tile of output frames from just the layer-0 frames it depends on.
+  torch::Tensor out;
+  for (int64_t j0 = 0; j0 < T; j0 += kTileFrames) {
+    const int64_t j1 = std::min(T, j0 + kTileFrames);
+    const int64_t a = j0 * stride, b = std::min(T0, (j1 - 1) * stride + r);
+    torch::Tensor y;
+    if (scale.defined()) {
+      y = layer0->conv->forward(samples_for(a, b));
+      y.mul_(scale).add_(shift);
+      at::gelu_(y);
+    } else {
+      y = layer0->forward(samples_for(a, b), {});
+    }
+    for (int64_t i = 1; i < L; ++i) y = conv_layers[i]->as<ConvLayerImpl>()->forward(y, {});
+    if (!out.defined()) out = torch::empty({wave.size(0), y.size(1), T}, y.options());
+    out.narrow(2, j0, j1 - j0).copy_(y.narrow(2, 0, j1 - j0));
+  }
+  return out;
+}
+
 torch::Tensor FeatureEncoderImpl::forward(const torch::Tensor& wave, const torch::Tensor& lengths) {
+  // Long unpadded inputs at inference: tile over time so memory does not grow with length.
+  if (!lengths.defined() && !at::GradMode::is_enabled() && cfg_.frames_for_samples(wave.size(1)) > kTileFrames)
+    return forward_tiled(wave);
   torch::Tensor x = wave.unsqueeze(1);  // [B,1,S]
   for (size_t i = 0; i < conv_layers->size(); ++i) {
     auto layer = conv_layers[i]->as<ConvLayerImpl>();

@@ -37,7 +37,13 @@ class FeatureEncoderImpl : public torch::nn::Module {
 
   torch::nn::ModuleList conv_layers;
 
+  // Output frames per tile of the tiled inference path (about 3.4 s of audio for MERT).
+  static constexpr int64_t kTileFrames = 256;
+
  private:
+  // Same result as the plain path (up to float rounding) with memory bounded by one tile: layer 0's
+  // GroupNorm statistics come from a first pass, then every conv layer runs tile by tile.
+  torch::Tensor forward_tiled(const torch::Tensor& wave);
   ModelConfig cfg_;
 };
 TORCH_MODULE(FeatureEncoder);

@@ -144,3 +144,25 @@ TEST(Model, ParameterNamesAreHuggingFace) {
 }
 
 }  // namespace
+
+namespace {
+
+// Inference on long inputs takes the tiled conv front end (bounded memory); with autograd on,
+// the plain whole-input path runs. Both must agree, for both norm modes.
+TEST(Model, TiledFrontEndEqualsPlain) {
+  for (const char* norm : {"group", "layer"}) {
+    auto cfg = small_config(false, norm);
+    auto model = random_model(cfg, 21);
+    auto x = torch::randn({2, 24000 * 4 + 777}) * 0.3;  // 1302 frames: several 256-frame tiles
+    mert::ModelOutput tiled;
+    {
+      torch::NoGradGuard g;
+      tiled = model->forward(x);
+    }
+    auto plain = model->forward(x);  // grad mode on: plain path
+    for (size_t l = 0; l < plain.hidden_states.size(); ++l)
+      EXPECT_LE(rel_err(tiled.hidden_states[l], plain.hidden_states[l].detach()), 1e-5) << norm << " layer " << l;
+  }
+}
+
+}  // namespace

@@ -122,6 +122,7 @@ std::string Args::help() const {
     else os << "\n" << std::string(30, ' ');
     os << o.help;
     if (o.has_default) os << " (default: " << o.value << ")";
+    if (o.is_flag) os << " (default: off)";
     os << "\n";
   }
   os << "  -h, --help                  show this help\n";

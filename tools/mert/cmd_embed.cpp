@@ -26,8 +26,8 @@ int cmd_embed(int argc, char** argv) {
             "Resumable: outputs appear only when complete; a rerun skips files whose output exists\n"
             "(settings are recorded in <out>/mert-embed.json and must match). Failed files are listed\n"
             "with their reason in <out>/failures.tsv and the run goes on; exit code 1 if any failed.");
-  args.option("model", "m", "model dir");
-  args.option("out", "o", "output dir (created if needed)");
+  args.option("model", "m", "model dir (required)");
+  args.option("out", "o", "output dir, created if needed (required)");
   args.option("layers", "l", "hidden states to keep: 'all' or a comma list such as 0,6,12", "all");
   args.option("pool", "p", "'none' (every frame) or 'mean' (mean over all frames of all chunks)", "mean");
   args.option("chunk-sec", "c", "chunk length in seconds; 0 = whole file in one pass (exact HF semantics)", "30");

@@ -11,7 +11,7 @@ int cmd_gen_audio(int argc, char** argv) {
   Args args("gen-audio", "-o <file.wav> [--sec S] [--sr HZ] [--seed N]",
             "Writes a deterministic generated music clip (chords, bass, hi-hat) as a mono 32-bit\n"
             "float WAV, for demos and tests.");
-  args.option("out", "o", "output WAV path");
+  args.option("out", "o", "output WAV path (required)");
   args.option("sec", "", "duration in seconds", "10");
   args.option("sr", "", "sample rate in Hz", "24000");
   args.option("seed", "s", "random seed (key, tempo, noise)", "0");

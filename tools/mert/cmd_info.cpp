@@ -12,7 +12,7 @@ int cmd_info(int argc, char** argv) {
   Args args("info", "-m <model dir> [--threads N]",
             "Loads and validates a Hugging Face-layout model dir and describes it: architecture,\n"
             "parameter count, stored dtype, preprocessing, and the system/kernels in use.");
-  args.option("model", "m", "model dir (config.json, preprocessor_config.json, model.safetensors or pytorch_model.bin)");
+  args.option("model", "m", "model dir: config.json, preprocessor_config.json, model.safetensors or pytorch_model.bin (required)");
   args.option("threads", "t", "intra-op threads (0 = one per core)", "0");
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("model")) throw Error("missing -m <model dir>");

@@ -14,7 +14,7 @@ int cmd_init(int argc, char** argv) {
             "Creates a model dir with freshly initialised (random) weights in Hugging Face layout.\n"
             "Such a model computes features of no musical value: it is for demos, tests and as the\n"
             "starting point of pre-training. Presets: " + preset_names() + ".");
-  args.option("out", "o", "output model dir");
+  args.option("out", "o", "output model dir (required)");
   args.option("preset", "p", "architecture preset", "tiny");
   args.option("config", "c", "a config.json to take the architecture from instead of a preset");
   args.option("seed", "s", "random seed", "0");

@@ -10,6 +10,7 @@
 #include "mert/audio.h"
 #include "mert/embed.h"
 #include "mert/presets.h"
+#include "test_models.h"
 #include "test_util.h"
 
 using namespace mert_test;
@@ -36,15 +37,7 @@ const Format kFormats[] = {
 std::vector<float> music(double sec, int sr) { return mert::generate_test_music(sec, sr, 5); }
 
 mert::MertModel tiny_model() {
-  auto cfg = mert::preset_config("tiny");
-  cfg.conv_dim.assign(7, 32);
-  cfg.hidden_size = 32;
-  cfg.num_hidden_layers = 2;
-  cfg.num_attention_heads = 2;
-  cfg.intermediate_size = 64;
-  cfg.num_conv_pos_embeddings = 8;
-  cfg.num_conv_pos_embedding_groups = 2;
-  mert::MertModel m(cfg);
+  mert::MertModel m(micro_config());
   mert::init_weights(*m, 1);
   m->eval();
   return m;

@@ -8,6 +8,7 @@
 #include "mert/embed.h"
 #include "mert/error.h"
 #include "mert/presets.h"
+#include "test_models.h"
 
 namespace {
 
@@ -15,14 +16,7 @@ struct Fixture {
   mert::ModelConfig cfg;
   mert::MertModel model{nullptr};
   Fixture() {
-    cfg = mert::preset_config("tiny");
-    cfg.conv_dim.assign(7, 32);
-    cfg.hidden_size = 32;
-    cfg.num_hidden_layers = 2;
-    cfg.num_attention_heads = 2;
-    cfg.intermediate_size = 64;
-    cfg.num_conv_pos_embeddings = 8;
-    cfg.num_conv_pos_embedding_groups = 2;
+    cfg = mert_test::micro_config();
     model = mert::MertModel(cfg);
     mert::init_weights(*model, 42);
     model->eval();

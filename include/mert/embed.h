@@ -48,6 +48,13 @@ void run_chunks(MertModelImpl& model, const PreprocessorConfig& pre, const std::
                 const ChunkPlan& plan, const EmbedOptions& opts,
                 const std::function<void(size_t chunk, const at::Tensor& frames)>& sink);
 
+// The same over several files: their chunks, taken in file order then chunk order, share
+// batches of `opts.batch`. sink(file, chunk, frames). Deterministic for a given file list.
+void run_chunks_multi(MertModelImpl& model, const PreprocessorConfig& pre,
+                      const std::vector<const std::vector<float>*>& waves, const std::vector<const ChunkPlan*>& plans,
+                      const EmbedOptions& opts,
+                      const std::function<void(size_t file, size_t chunk, const at::Tensor& frames)>& sink);
+
 // The hidden-state indices an option set selects (all when empty).
 std::vector<int64_t> selected_layers(const EmbedOptions& opts, const ModelConfig& cfg);
 

@@ -16,6 +16,9 @@ struct RunOptions {
   std::string out_dir;
   bool overwrite = false;  // recompute files whose outputs exist (and accept changed settings)
   int shard_index = 0, shard_count = 1;
+  // Files whose chunks may share a batch: fixed groups of this many consecutive inputs. A group
+  // with any missing output is recomputed whole on resume (outputs stay byte-identical).
+  int group_files = 1;
 };
 
 struct FileEvent {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -77,6 +78,7 @@ struct Decoded {
   InputItem item;
   std::string output;
   bool skipped = false;
+  bool recompute_only = false;  // output exists; decoded only because its group is recomputed
   std::string error;
   std::vector<float> samples;
 };
@@ -107,28 +109,43 @@ class DecodeQueue {
 
  private:
   void work() {
-    for (const auto& item : items_) {
-      Decoded d;
-      d.item = item;
-      d.output = output_path(opts_, item.rel_out);
+    // Files are processed in fixed groups of `group_files` consecutive items (their chunks share
+    // batches). A group with any missing output is recomputed whole, so every output is always
+    // computed with the same batch-mates: a resumed run gives byte-identical files.
+    const size_t G = static_cast<size_t>(std::max(1, opts_.group_files));
+    for (size_t g0 = 0; g0 < items_.size(); g0 += G) {
+      const size_t g1 = std::min(items_.size(), g0 + G);
       std::error_code ec;
-      if (!item.error.empty()) {
-        d.error = item.error;
-      } else if (!opts_.overwrite && fs::exists(d.output, ec)) {
-        d.skipped = true;  // outputs appear only when complete, so existing = done
-      } else {
-        try {
-          d.samples = decode_audio(item.path, rate_).samples;
-        } catch (const std::exception& e) {
-          d.error = e.what();
+      bool need = opts_.overwrite;
+      for (size_t i = g0; i < g1 && !need; ++i)
+        if (items_[i].error.empty() && !fs::exists(output_path(opts_, items_[i].rel_out), ec)) need = true;
+      for (size_t i = g0; i < g1; ++i) {
+        const InputItem& item = items_[i];
+        Decoded d;
+        d.item = item;
+        d.output = output_path(opts_, item.rel_out);
+        if (!item.error.empty()) {
+          d.error = item.error;
+        } else if (!need) {
+          d.skipped = true;  // outputs appear only when complete, so existing = done
+        } else {
+          d.recompute_only = !opts_.overwrite && fs::exists(d.output, ec);
+          try {
+            d.samples = decode_audio(item.path, rate_).samples;
+          } catch (const std::exception& e) {
+            d.error = e.what();
+          }
         }
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return queue_.size() < capacity_ || stop_; });
+        if (stop_) return finish();
+        queue_.push_back(std::move(d));
+        cv_.notify_all();
       }
-      std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return queue_.size() < capacity_ || stop_; });
-      if (stop_) break;
-      queue_.push_back(std::move(d));
-      cv_.notify_all();
     }
+    finish();
+  }
+  void finish() {
     std::lock_guard<std::mutex> g(mu_);
     done_ = true;
     cv_.notify_all();
@@ -155,32 +172,72 @@ void remove_stale_temps(const std::string& out) {
     if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove(e.path(), ec);
 }
 
-// Embeds one decoded file into its output (streamed for --pool none, so memory stays bounded).
-std::vector<int64_t> embed_file(LoadedModel& m, const RunOptions& o, std::vector<float>& wave, const std::string& out) {
+// One file of a group on its way through the model: where its frames go.
+struct Member {
+  Decoded* d;
+  ChunkPlan plan;
+  at::Tensor sum;                          // Pool::Mean, float64
+  std::unique_ptr<NpyStreamWriter> writer; // Pool::None, streamed (bounded memory)
+  std::vector<int64_t> shape;
+  std::string error;
+};
+
+// Embeds the decoded, error-free files of one group; their chunks share batches. Writes the
+// outputs of members not marked recompute_only. Per-file errors (too short) fail that file only.
+void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& members) {
   const auto& cfg = m.config;
   const EmbedOptions& eo = o.embed;
-  const ChunkPlan plan = plan_chunks(static_cast<int64_t>(wave.size()), eo, cfg);
-  if (m.preprocessor.do_normalize && !eo.normalize_per_chunk) normalize_waveform(wave);
   const int64_t n_layers = static_cast<int64_t>(selected_layers(eo, cfg).size());
   const int64_t H = cfg.hidden_size;
-  fs::create_directories(fs::path(out).parent_path());
-  remove_stale_temps(out);
-  if (eo.pool == Pool::Mean) {
-    at::Tensor sum;
-    run_chunks(*m.model, m.preprocessor, wave, plan, eo, [&](size_t, const at::Tensor& f) {
-      auto s = f.to(torch::kDouble).sum(1);
-      sum = sum.defined() ? sum + s : s;
-    });
-    write_npy(out, (sum / static_cast<double>(plan.total_frames)).to(torch::kFloat));
-    return {n_layers, H};
+  std::vector<Member*> live;
+  for (auto& mb : members) {
+    try {
+      mb.plan = plan_chunks(static_cast<int64_t>(mb.d->samples.size()), eo, cfg);
+      if (m.preprocessor.do_normalize && !eo.normalize_per_chunk) normalize_waveform(mb.d->samples);
+      if (!mb.d->recompute_only) {
+        fs::create_directories(fs::path(mb.d->output).parent_path());
+        remove_stale_temps(mb.d->output);
+      }
+      if (eo.pool == Pool::None) {
+        mb.shape = {n_layers, mb.plan.total_frames, H};
+        if (!mb.d->recompute_only) mb.writer = std::make_unique<NpyStreamWriter>(mb.d->output, mb.shape);
+      } else {
+        mb.shape = {n_layers, H};
+      }
+      live.push_back(&mb);
+    } catch (const std::exception& e) {
+      mb.error = e.what();
+    }
   }
-  NpyStreamWriter writer(out, {n_layers, plan.total_frames, H});
-  run_chunks(*m.model, m.preprocessor, wave, plan, eo, [&](size_t c, const at::Tensor& f) {
-    for (int64_t l = 0; l < n_layers; ++l)
-      writer.write_at((l * plan.total_frames + plan.frame_offset[c]) * H, f[l]);
-  });
-  writer.commit();
-  return {n_layers, plan.total_frames, H};
+  std::vector<const std::vector<float>*> waves;
+  std::vector<const ChunkPlan*> plans;
+  for (auto* mb : live) waves.push_back(&mb->d->samples), plans.push_back(&mb->plan);
+  try {
+    run_chunks_multi(*m.model, m.preprocessor, waves, plans, eo, [&](size_t f, size_t c, const at::Tensor& fr) {
+      Member& mb = *live[f];
+      if (mb.d->recompute_only) return;
+      if (eo.pool == Pool::Mean) {
+        auto s = fr.to(torch::kDouble).sum(1);
+        mb.sum = mb.sum.defined() ? mb.sum + s : s;
+      } else {
+        for (int64_t l = 0; l < n_layers; ++l)
+          mb.writer->write_at((l * mb.plan.total_frames + mb.plan.frame_offset[c]) * H, fr[l]);
+      }
+    });
+    for (auto* mb : live) {
+      if (mb->d->recompute_only) continue;
+      try {
+        if (eo.pool == Pool::Mean)
+          write_npy(mb->d->output, (mb->sum / static_cast<double>(mb->plan.total_frames)).to(torch::kFloat));
+        else
+          mb->writer->commit();
+      } catch (const std::exception& e) {
+        mb->error = e.what();
+      }
+    }
+  } catch (const std::exception& e) {
+    for (auto* mb : live) mb->error = e.what();  // a failed forward fails the whole group
+  }
 }
 
 }  // namespace
@@ -234,42 +291,60 @@ RunStats run_embedding(LoadedModel& m, const std::vector<InputItem>& items, cons
   std::vector<std::pair<std::string, std::string>> failures;
   const std::string fail_path = failures_path(o);
   obs.on_start(items.size());
-  DecodeQueue queue(items, o, m.config.sample_rate, 2);
-  while (auto d = queue.pop()) {
-    FileEvent ev;
-    ev.path = d->item.path;
-    ev.output = d->output;
-    if (d->skipped) {
-      ev.kind = FileEvent::Kind::Skipped;
-      ++st.skipped;
-      obs.on_file(ev);
-      continue;
+  const size_t G = static_cast<size_t>(std::max(1, o.group_files));
+  DecodeQueue queue(items, o, m.config.sample_rate, std::max<size_t>(2, G));
+  auto report_failure = [&](FileEvent& ev, const Decoded& d, const std::string& error) {
+    // Decoder messages start with the path; keep the reason only.
+    std::string reason = error;
+    if (reason.rfind(d.item.path + ": ", 0) == 0) reason = reason.substr(d.item.path.size() + 2);
+    ev.kind = FileEvent::Kind::Failed;
+    ev.reason = reason;
+    ++st.failed;
+    failures.emplace_back(d.item.path, reason);
+    write_failures(fail_path, failures);  // kept current so a killed run still tells
+  };
+  for (bool more = true; more;) {
+    std::vector<Decoded> group;
+    while (group.size() < G) {
+      auto d = queue.pop();
+      if (!d) {
+        more = false;
+        break;
+      }
+      group.push_back(std::move(*d));
     }
-    if (d->error.empty()) {
-      const auto t0 = Clock::now();
-      try {
-        ev.audio_sec = static_cast<double>(d->samples.size()) / static_cast<double>(m.config.sample_rate);
-        ev.shape = embed_file(m, o, d->samples, d->output);
-        ev.compute_sec = seconds_since(t0);
+    std::vector<Member> members;
+    for (auto& d : group)
+      if (!d.skipped && d.error.empty()) members.push_back(Member{&d, {}, {}, nullptr, {}, ""});
+    const auto t0 = Clock::now();
+    if (!members.empty()) embed_group(m, o, members);
+    const double group_sec = seconds_since(t0);
+    double group_audio = 0;
+    for (auto& mb : members)
+      if (mb.error.empty() && !mb.d->recompute_only) group_audio += static_cast<double>(mb.d->samples.size());
+    size_t k = 0;
+    for (auto& d : group) {
+      FileEvent ev;
+      ev.path = d.item.path;
+      ev.output = d.output;
+      Member* mb = (!d.skipped && d.error.empty()) ? &members[k++] : nullptr;
+      if (d.skipped || (mb && mb->error.empty() && d.recompute_only)) {
+        ev.kind = FileEvent::Kind::Skipped;
+        ++st.skipped;
+      } else if (!d.error.empty() || (mb && !mb->error.empty())) {
+        report_failure(ev, d, d.error.empty() ? mb->error : d.error);
+      } else {
         ev.kind = FileEvent::Kind::Ok;
+        ev.shape = mb->shape;
+        ev.audio_sec = static_cast<double>(d.samples.size()) / static_cast<double>(m.config.sample_rate);
+        // Compute time of a shared group is attributed in proportion to audio length.
+        ev.compute_sec = group_audio > 0 ? group_sec * static_cast<double>(d.samples.size()) / group_audio : 0;
         ++st.ok;
         st.audio_sec += ev.audio_sec;
         st.compute_sec += ev.compute_sec;
-      } catch (const std::exception& e) {
-        d->error = e.what();
       }
+      obs.on_file(ev);
     }
-    if (!d->error.empty()) {
-      // Decoder messages start with the path; keep the reason only.
-      std::string reason = d->error;
-      if (reason.rfind(d->item.path + ": ", 0) == 0) reason = reason.substr(d->item.path.size() + 2);
-      ev.kind = FileEvent::Kind::Failed;
-      ev.reason = reason;
-      ++st.failed;
-      failures.emplace_back(d->item.path, reason);
-      write_failures(fail_path, failures);  // kept current so a killed run still tells
-    }
-    obs.on_file(ev);
   }
   write_failures(fail_path, failures);
   st.wall_sec = seconds_since(t_start);

@@ -97,32 +97,47 @@ ChunkPlan plan_chunks(int64_t n, const EmbedOptions& opts, const ModelConfig& cf
   return p;
 }
 
-void run_chunks(MertModelImpl& model, const PreprocessorConfig& pre, const std::vector<float>& wave,
-                const ChunkPlan& plan, const EmbedOptions& opts,
-                const std::function<void(size_t, const at::Tensor&)>& sink) {
+void run_chunks_multi(MertModelImpl& model, const PreprocessorConfig& pre,
+                      const std::vector<const std::vector<float>*>& waves, const std::vector<const ChunkPlan*>& plans,
+                      const EmbedOptions& opts,
+                      const std::function<void(size_t, size_t, const at::Tensor&)>& sink) {
   torch::NoGradGuard no_grad;
   const auto layers = selected_layers(opts, model.config());
   const auto device = model.masked_spec_embed.device();
+  std::vector<std::pair<size_t, size_t>> jobs;  // (file, chunk) in file order, then chunk order
+  for (size_t f = 0; f < plans.size(); ++f)
+    for (size_t c = 0; c < plans[f]->size(); ++c) jobs.emplace_back(f, c);
   const size_t batch = static_cast<size_t>(std::max(1, opts.batch));
-  for (size_t first = 0; first < plan.size(); first += batch) {
-    const size_t count = std::min(batch, plan.size() - first);
+  for (size_t first = 0; first < jobs.size(); first += batch) {
+    const size_t count = std::min(batch, jobs.size() - first);
     int64_t max_len = 0;
-    for (size_t c = first; c < first + count; ++c) max_len = std::max(max_len, plan.length[c]);
+    for (size_t j = first; j < first + count; ++j) max_len = std::max(max_len, plans[jobs[j].first]->length[jobs[j].second]);
     auto input = torch::zeros({static_cast<int64_t>(count), max_len});
     std::vector<int64_t> lengths;
-    for (size_t c = first; c < first + count; ++c) {
-      auto row = input[static_cast<int64_t>(c - first)].narrow(0, 0, plan.length[c]);
-      row.copy_(torch::from_blob(const_cast<float*>(wave.data()) + plan.start[c], {plan.length[c]}, torch::kFloat));
-      if (pre.do_normalize && opts.normalize_per_chunk) normalize_waveform(row.data_ptr<float>(), plan.length[c]);
-      lengths.push_back(plan.length[c]);
+    for (size_t j = first; j < first + count; ++j) {
+      const auto& [f, c] = jobs[j];
+      const int64_t len = plans[f]->length[c];
+      auto row = input[static_cast<int64_t>(j - first)].narrow(0, 0, len);
+      row.copy_(torch::from_blob(const_cast<float*>(waves[f]->data()) + plans[f]->start[c], {len}, torch::kFloat));
+      if (pre.do_normalize && opts.normalize_per_chunk) normalize_waveform(row.data_ptr<float>(), len);
+      lengths.push_back(len);
     }
     auto out = model.forward(input.to(device), count > 1 ? torch::tensor(lengths) : at::Tensor(), layers);
-    for (size_t c = first; c < first + count; ++c) {
+    for (size_t j = first; j < first + count; ++j) {
+      const auto& [f, c] = jobs[j];
       std::vector<at::Tensor> picked;
-      for (auto l : layers) picked.push_back(out.hidden_states[l][static_cast<int64_t>(c - first)].narrow(0, 0, plan.frames[c]));
-      sink(c, torch::stack(picked).to(torch::kCPU, torch::kFloat));
+      for (auto l : layers)
+        picked.push_back(out.hidden_states[l][static_cast<int64_t>(j - first)].narrow(0, 0, plans[f]->frames[c]));
+      sink(f, c, torch::stack(picked).to(torch::kCPU, torch::kFloat));
     }
   }
+}
+
+void run_chunks(MertModelImpl& model, const PreprocessorConfig& pre, const std::vector<float>& wave,
+                const ChunkPlan& plan, const EmbedOptions& opts,
+                const std::function<void(size_t, const at::Tensor&)>& sink) {
+  run_chunks_multi(model, pre, {&wave}, {&plan}, opts,
+                   [&](size_t, size_t c, const at::Tensor& frames) { sink(c, frames); });
 }
 
 at::Tensor embed_waveform(MertModelImpl& model, const PreprocessorConfig& pre, std::vector<float> wave,

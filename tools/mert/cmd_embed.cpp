@@ -33,7 +33,8 @@ int cmd_embed(int argc, char** argv) {
   args.option("chunk-sec", "c", "chunk length in seconds; 0 = whole file in one pass (exact HF semantics)", "30");
   args.option("hop-sec", "", "distance between chunk starts; 0 = chunk length (no overlap); smaller overlaps", "0");
   args.flag("normalize-per-chunk", "normalise each chunk instead of the whole file (when do_normalize)");
-  args.option("batch", "b", "chunks of one file per forward pass", "1");
+  args.option("batch", "b", "chunks per forward pass (padded batch)", "1");
+  args.option("group-files", "g", "consecutive files whose chunks may share a batch (helps many short files)", "1");
   args.option("list", "", "a text file with one audio path per line (repeatable via commas)");
   args.option("shard", "", "process only shard i of n (i/n, 0-based), split deterministically by output path", "0/1");
   args.flag("overwrite", "recompute files whose output exists (and accept changed settings)");
@@ -69,6 +70,8 @@ int cmd_embed(int argc, char** argv) {
   eo.hop_sec = args.get_double("hop-sec");
   eo.normalize_per_chunk = args.flag_set("normalize-per-chunk");
   eo.batch = args.get_int("batch");
+  ro.group_files = args.get_int("group-files");
+  if (ro.group_files < 1 || ro.group_files > 4096) throw Error("--group-files must be in [1, 4096]");
   eo.validate(m.config);
 
   auto items = select_shard(collect_inputs(args.positionals(), io), ro.shard_index, ro.shard_count);

@@ -33,6 +33,9 @@ class RunObserver {
   virtual ~RunObserver() = default;
   virtual void on_start(size_t n_items) {}
   virtual void on_file(const FileEvent& e) = 0;
+  // Called after each chunk with the audio seconds finished so far in the files being embedded,
+  // so a single long file still shows progress.
+  virtual void on_chunk(double in_flight_audio_sec) {}
 };
 
 struct RunStats {

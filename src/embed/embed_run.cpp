@@ -184,7 +184,7 @@ struct Member {
 
 // Embeds the decoded, error-free files of one group; their chunks share batches. Writes the
 // outputs of members not marked recompute_only. Per-file errors (too short) fail that file only.
-void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& members) {
+void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& members, RunObserver& obs) {
   const auto& cfg = m.config;
   const EmbedOptions& eo = o.embed;
   const int64_t n_layers = static_cast<int64_t>(selected_layers(eo, cfg).size());
@@ -212,9 +212,12 @@ void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& membe
   std::vector<const std::vector<float>*> waves;
   std::vector<const ChunkPlan*> plans;
   for (auto* mb : live) waves.push_back(&mb->d->samples), plans.push_back(&mb->plan);
+  double done_sec = 0;
   try {
     run_chunks_multi(*m.model, m.preprocessor, waves, plans, eo, [&](size_t f, size_t c, const at::Tensor& fr) {
       Member& mb = *live[f];
+      done_sec += static_cast<double>(mb.plan.length[c]) / static_cast<double>(cfg.sample_rate);
+      obs.on_chunk(done_sec);
       if (mb.d->recompute_only) return;
       if (eo.pool == Pool::Mean) {
         auto s = fr.to(torch::kDouble).sum(1);
@@ -317,7 +320,7 @@ RunStats run_embedding(LoadedModel& m, const std::vector<InputItem>& items, cons
     for (auto& d : group)
       if (!d.skipped && d.error.empty()) members.push_back(Member{&d, {}, {}, nullptr, {}, ""});
     const auto t0 = Clock::now();
-    if (!members.empty()) embed_group(m, o, members);
+    if (!members.empty()) embed_group(m, o, members, obs);
     const double group_sec = seconds_since(t0);
     double group_audio = 0;
     for (auto& mb : members)

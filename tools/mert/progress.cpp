@@ -36,10 +36,28 @@ std::string ProgressReporter::status_line() const {
   std::snprintf(buf, sizeof buf, "%zu/%zu files (%zu ok, %zu failed, %zu skipped) | %.2f h audio | RTF %.3f | %s elapsed | ETA %s",
                 done_, total_, ok_, failed_, skipped_, audio_sec_ / 3600, rtf, hms(elapsed).c_str(),
                 worked ? hms(eta).c_str() : "?");
-  return buf;
+  std::string line = buf;
+  if (in_flight_sec_ > 0) {
+    std::snprintf(buf, sizeof buf, " | current: %.1f min embedded", in_flight_sec_ / 60);
+    line += buf;
+  }
+  return line;
+}
+
+void ProgressReporter::on_chunk(double in_flight_audio_sec) {
+  in_flight_sec_ = in_flight_audio_sec;
+  if (tty_) {
+    std::fprintf(stderr, "\r\033[K%s", status_line().c_str());
+    bar_visible_ = true;
+  } else if (since(last_print_) >= period_) {
+    std::fprintf(stderr, "progress: %s\n", status_line().c_str());
+    last_print_ = std::chrono::steady_clock::now();
+  }
+  std::fflush(stderr);
 }
 
 void ProgressReporter::on_file(const FileEvent& e) {
+  in_flight_sec_ = 0;
   ++done_;
   if (e.kind == FileEvent::Kind::Ok) ++ok_, audio_sec_ += e.audio_sec, compute_sec_ += e.compute_sec;
   if (e.kind == FileEvent::Kind::Failed) ++failed_;

@@ -13,6 +13,7 @@ class ProgressReporter : public RunObserver {
   explicit ProgressReporter(bool verbose, double period_sec = 30.0);
   void on_start(size_t n_items) override;
   void on_file(const FileEvent& e) override;
+  void on_chunk(double in_flight_audio_sec) override;
   void finish();  // clears the bar
 
  private:
@@ -20,7 +21,7 @@ class ProgressReporter : public RunObserver {
   bool tty_, verbose_;
   double period_;
   size_t total_ = 0, done_ = 0, ok_ = 0, failed_ = 0, skipped_ = 0;
-  double audio_sec_ = 0, compute_sec_ = 0;
+  double audio_sec_ = 0, compute_sec_ = 0, in_flight_sec_ = 0;
   std::chrono::steady_clock::time_point start_, last_print_;
   bool bar_visible_ = false;
 };

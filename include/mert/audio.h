@@ -13,15 +13,6 @@ struct Audio {
   int channels = 0;            // channel count of the source before downmixing
 };
 
-struct AudioInfo {
-  int64_t sample_rate = 0;
-  int channels = 0;
-  int64_t frames = 0;  // as the container reports it (may be approximate for MP3)
-};
-
-// Reads the header only. Throws mert::Error like decode_audio.
-AudioInfo probe_audio(const std::string& path);
-
 // Decodes any format libsndfile reads (WAV int/float, FLAC, OGG/Vorbis, MP3, AIFF...),
 // downmixes to mono by averaging channels, and resamples to `target_rate` with libsoxr at very
 // high quality (target_rate <= 0: keep the file's rate). Output length is

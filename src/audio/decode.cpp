@@ -103,16 +103,6 @@ bool log_says_truncated(const std::string& log) {
 
 }  // namespace
 
-AudioInfo probe_audio(const std::string& path) {
-  SF_INFO info;
-  auto f = open_for_read(path, info);
-  AudioInfo a;
-  a.sample_rate = info.samplerate;
-  a.channels = info.channels;
-  a.frames = info.frames;
-  return a;
-}
-
 Audio decode_audio(const std::string& path, int64_t target_rate) {
   SF_INFO info;
   SndFilePtr file = open_for_read(path, info);

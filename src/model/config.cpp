@@ -110,8 +110,6 @@ ModelConfig ModelConfig::from_json_string(const std::string& text, const std::st
   get_opt(j, "position_embeddings_type", pos_type, origin);
   if (!pos_type.empty() && pos_type != "conv")
     throw Error(origin + ": position_embeddings_type='" + pos_type + "' is not supported");
-  bool weighted = false;
-  get_opt_bool(j, "use_weighted_layer_sum", weighted, origin);  // a head option; harmless
   int64_t n_feat_layers = -1;
   get_opt(j, "num_feat_extract_layers", n_feat_layers, origin);
   if (n_feat_layers >= 0 && n_feat_layers != static_cast<int64_t>(c.conv_dim.size()))

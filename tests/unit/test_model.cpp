@@ -101,8 +101,6 @@ TEST(Model, PreLnOnlyLastStateNormalised) {
   auto& enc_ln = *model->named_parameters().find("encoder.layer_norm.weight");
   auto& enc_lb = *model->named_parameters().find("encoder.layer_norm.bias");
   auto last = out.hidden_states.back();
-  auto before = out.hidden_states[out.hidden_states.size() - 2];
-  (void)before;
   // The last state is LayerNorm(raw): undo the affine part and check unit variance per frame.
   auto unaffine = (last - enc_lb) / enc_ln;
   EXPECT_NEAR(unaffine.var(-1, false).mean().item<double>(), 1.0, 1e-3);

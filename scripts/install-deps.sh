@@ -12,11 +12,13 @@ BUILD_PKGS=(
   libsndfile1-dev       # audio decoding (WAV/FLAC/OGG/Opus/MP3)
   libsoxr-dev           # resampling to the model's rate (very high quality)
   libgtest-dev          # unit tests
+  libfftw3-dev          # FFTs for the teachers (CQT, log-mel, MFCC)
   libfluidsynth-dev fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small  # mert synth (offline benchmark)
 )
 TEST_PKGS=(
   python3 python3-numpy
-  python3-torch python3-torchaudio   # oracle: independent wav2vec2/HuBERT implementation
+  python3-torch python3-torchaudio   # oracle: independent wav2vec2/HuBERT implementation, MFCC, mel
+  python3-sklearn                    # oracle: k-means inertia
 )
 
 missing=()

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "io/atomic_file.h"
+#include "io/run_dir.h"
 #include "mert/audio.h"
 #include "mert/error.h"
 #include "mert/npy.h"
@@ -55,23 +56,7 @@ std::string model_fingerprint(const LoadedModel& m) {
   return hex;
 }
 
-std::string failures_path(const RunOptions& o) {
-  const std::string name = o.shard_count > 1 ? "failures.shard-" + std::to_string(o.shard_index) + "-of-" +
-                                                   std::to_string(o.shard_count) + ".tsv"
-                                             : "failures.tsv";
-  return (fs::path(o.out_dir) / name).string();
-}
-
-void write_failures(const std::string& path, const std::vector<std::pair<std::string, std::string>>& failures) {
-  std::string text = "path\treason\n";
-  for (const auto& [p, r] : failures) {
-    std::string reason = r;
-    for (char& c : reason)
-      if (c == '\t' || c == '\n') c = ' ';
-    text += p + "\t" + reason + "\n";
-  }
-  io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
-}
+std::string failures_path(const RunOptions& o) { return io::failures_path(o.out_dir, o.shard_index, o.shard_count); }
 
 // One decoded file, or the reason it could not be.
 struct Decoded {
@@ -162,15 +147,6 @@ class DecodeQueue {
   std::thread thread_;
 };
 
-// A killed run can leave `<out>.tmp.<pid>` behind (never under the final name). Whoever writes
-// `out` next removes them: shards are disjoint, so no live writer owns them.
-void remove_stale_temps(const std::string& out) {
-  const fs::path p(out);
-  const std::string prefix = p.filename().string() + ".tmp.";
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(p.parent_path(), ec))
-    if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove(e.path(), ec);
-}
 
 // One file of a group on its way through the model: where its frames go.
 struct Member {
@@ -196,7 +172,7 @@ void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& membe
       if (m.preprocessor.do_normalize && !eo.normalize_per_chunk) normalize_waveform(mb.d->samples);
       if (!mb.d->recompute_only) {
         fs::create_directories(fs::path(mb.d->output).parent_path());
-        remove_stale_temps(mb.d->output);
+        io::remove_stale_temps(mb.d->output);
       }
       if (eo.pool == Pool::None) {
         mb.shape = {n_layers, mb.plan.total_frames, H};
@@ -273,22 +249,7 @@ RunStats run_embedding(LoadedModel& m, const std::vector<InputItem>& items, cons
   // Settings: refuse to mix outputs made with different settings in one dir.
   const std::string settings = run_settings_json(m, o);
   const std::string settings_path = (fs::path(o.out_dir) / "mert-embed.json").string();
-  if (fs::exists(settings_path) && !o.overwrite) {
-    std::ifstream in(settings_path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    nlohmann::json old, now = nlohmann::json::parse(settings);
-    try {
-      old = nlohmann::json::parse(ss.str());
-    } catch (const std::exception&) {
-    }
-    old.erase("model_dir");  // moving the model dir does not change outputs
-    now.erase("model_dir");
-    if (old != now)
-      throw Error(o.out_dir + " holds outputs made with different settings (see mert-embed.json): "
-                  "use another -o, or --overwrite to recompute everything");
-  }
-  io::write_file_atomic(settings_path, [&](std::FILE* f) { io::write_all(f, settings.data(), settings.size(), settings_path); });
+  io::check_and_record_settings(settings_path, settings, o.overwrite, {"model_dir"}, o.out_dir);  // moving the model dir does not change outputs
 
   RunStats st;
   std::vector<std::pair<std::string, std::string>> failures;
@@ -304,7 +265,7 @@ RunStats run_embedding(LoadedModel& m, const std::vector<InputItem>& items, cons
     ev.reason = reason;
     ++st.failed;
     failures.emplace_back(d.item.path, reason);
-    write_failures(fail_path, failures);  // kept current so a killed run still tells
+    io::write_failures(fail_path, failures);  // kept current so a killed run still tells
   };
   for (bool more = true; more;) {
     std::vector<Decoded> group;
@@ -349,7 +310,7 @@ RunStats run_embedding(LoadedModel& m, const std::vector<InputItem>& items, cons
       obs.on_file(ev);
     }
   }
-  write_failures(fail_path, failures);
+  io::write_failures(fail_path, failures);
   st.wall_sec = seconds_since(t_start);
   return st;
 }

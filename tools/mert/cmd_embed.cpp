@@ -9,6 +9,7 @@
 #include "mert/model_dir.h"
 #include "mert/system_info.h"
 #include "progress.h"
+#include "teacher_options.h"
 
 namespace mert::cli {
 
@@ -49,16 +50,7 @@ int cmd_embed(int argc, char** argv) {
   ro.out_dir = args.get("out");
   ro.overwrite = args.flag_set("overwrite");
   parse_shard(args.get("shard"), ro.shard_index, ro.shard_count);
-  InputOptions io;
-  if (args.flag_set("list")) {
-    std::string s = args.get("list");
-    for (size_t pos = 0; pos <= s.size();) {
-      const size_t comma = s.find(',', pos);
-      io.list_files.push_back(s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-  }
+  const InputOptions io = input_options_from(args);
 
   const int threads = set_threads(args.get_int("threads"));
   std::cerr << system_info_line() << "\n";

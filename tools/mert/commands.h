@@ -9,5 +9,7 @@ int cmd_convert(int argc, char** argv);
 int cmd_init(int argc, char** argv);
 int cmd_gen_audio(int argc, char** argv);
 int cmd_synth(int, char**);
+int cmd_features(int argc, char** argv);
+int cmd_label(int argc, char** argv);
 
 }  // namespace mert::cli

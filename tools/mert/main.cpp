@@ -22,7 +22,9 @@ void print_usage() {
                "  convert    turn a Hugging Face model dir (pytorch_model.bin) into a safetensors one\n"
                "  init       create a random-weight model dir (demos, tests, a start for pre-training)\n"
                "  gen-audio  write a generated musical test clip (WAV)\n"
-               "  synth      render a labelled synthetic MIR dataset with FluidSynth (pitch, key, beat, ...)\n\n"
+               "  synth      render a labelled synthetic MIR dataset with FluidSynth (pitch, key, beat, ...)\n"
+               "  features   teacher features per file: CQT, MFCC, log-mel, chroma (.npy)\n"
+               "  label      k-means teacher labels: 'label fit' codebooks, 'label apply' fairseq label files\n\n"
                "Run 'mert <command> --help' for the options of a command.\n";
 }
 
@@ -49,6 +51,8 @@ int main(int argc, char** argv) {
     if (cmd == "init") return mert::cli::cmd_init(argc - 2, argv + 2);
     if (cmd == "gen-audio") return mert::cli::cmd_gen_audio(argc - 2, argv + 2);
     if (cmd == "synth") return mert::cli::cmd_synth(argc - 2, argv + 2);
+    if (cmd == "features") return mert::cli::cmd_features(argc - 2, argv + 2);
+    if (cmd == "label") return mert::cli::cmd_label(argc - 2, argv + 2);
     std::cerr << "mert: error: unknown command '" << cmd << "' (run 'mert --help')\n";
     return 2;
   } catch (const mert::Error& e) {

@@ -1,0 +1,292 @@
+// `mert label apply`: fairseq/HuBERT label files for a manifest, one line per entry, one int per
+// model frame. Work is split into blocks of entries; each finished block is a part file, so a
+// killed or sharded run resumes block by block. When every part exists, the label files are
+// assembled (under a lock, so concurrent shards assemble once) and the parts removed.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "io/atomic_file.h"
+#include "io/run_dir.h"
+#include "mert/audio.h"
+#include "mert/error.h"
+#include "mert/teacher_runs.h"
+#include "teachers/ordered_pool.h"
+
+namespace fs = std::filesystem;
+
+namespace mert {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string file_fingerprint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read");
+  uint64_t h = 1469598103934665603ULL;
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof buf);
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 1099511628211ULL;
+    }
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+// Labels of one entry: one int vector per output stream.
+using EntryLabels = std::vector<std::vector<int32_t>>;
+
+struct Layout {
+  int64_t entries, block, blocks;
+  int64_t first(int64_t b) const { return b * block; }
+  int64_t count(int64_t b) const { return std::min(block, entries - b * block); }
+};
+
+std::string part_path(const std::string& dir, int64_t b) { return (fs::path(dir) / ("part-" + std::to_string(b) + ".txt")).string(); }
+
+void write_part(const std::string& path, int64_t first, const std::vector<EntryLabels>& labels, size_t streams) {
+  std::string text = "# mert label part: first " + std::to_string(first) + " count " + std::to_string(labels.size()) +
+                     " streams " + std::to_string(streams) + "\n";
+  for (size_t s = 0; s < streams; ++s)
+    for (const auto& e : labels) {
+      const auto& v = e[s];
+      for (size_t t = 0; t < v.size(); ++t) {
+        if (t) text += ' ';
+        text += std::to_string(v[t]);
+      }
+      text += '\n';
+    }
+  io::remove_stale_temps(path);
+  io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
+}
+
+// Lines of stream s from a part file (checked against the expected layout).
+std::vector<std::string> read_part_stream(const std::string& path, int64_t first, int64_t count, size_t streams,
+                                          size_t s) {
+  std::ifstream in(path);
+  std::string header;
+  if (!in || !std::getline(in, header)) throw Error(path + ": cannot read label part");
+  const std::string want = "# mert label part: first " + std::to_string(first) + " count " + std::to_string(count) +
+                           " streams " + std::to_string(streams);
+  if (header != want) throw Error(path + ": unexpected label part header '" + header + "' (expected '" + want + "')");
+  std::vector<std::string> lines;
+  std::string line;
+  for (size_t k = 0; k < streams * static_cast<size_t>(count) && std::getline(in, line); ++k)
+    if (k / static_cast<size_t>(count) == s) lines.push_back(line);
+  if (static_cast<int64_t>(lines.size()) != count) throw Error(path + ": truncated label part");
+  return lines;
+}
+
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_CREAT | O_RDWR, 0644);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) throw Error(path + ": cannot lock");
+  }
+  ~FileLock() {
+    if (fd_ >= 0) {
+      ::flock(fd_, LOCK_UN);
+      ::close(fd_);
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+}  // namespace
+
+std::vector<std::string> label_names(const Codebook& cb, const LabelApplyOptions& o) {
+  if (cb.size() == 1 || o.combine) return {o.name};
+  std::vector<std::string> names;
+  for (size_t c = 0; c < cb.size(); ++c) names.push_back(o.name + std::to_string(c));
+  return names;
+}
+
+LabelApplyStats apply_codebook(const Codebook& cb, const std::string& codebook_path, const Manifest& m,
+                               const LabelApplyOptions& o, RunObserver& obs) {
+  if (cb.features.empty())
+    throw Error(codebook_path + ": this codebook was fitted on .npy frames, so it does not know which feature to "
+                "compute from audio; fit it with --feature");
+  if (o.name.empty() || o.name.find('/') != std::string::npos || o.name.find('.') != std::string::npos)
+    throw Error("--name must be a plain word such as km (got '" + o.name + "')");
+  if (o.block_entries < 1) throw Error("block size must be >= 1");
+  const TeacherParams params = cb.params();
+  const std::vector<std::string> names = label_names(cb, o);
+  const size_t streams = names.size();
+  const size_t C = cb.size();
+  int64_t combined_vocab = 1;
+  if (o.combine)
+    for (const auto& c : cb.centroids) {
+      combined_vocab *= c.rows;
+      if (combined_vocab > INT32_MAX) throw Error("--combine: the product of the cluster counts exceeds 2^31");
+    }
+
+  std::error_code ec;
+  fs::create_directories(o.label_dir, ec);
+  if (ec || !fs::is_directory(o.label_dir)) throw Error("cannot create label dir '" + o.label_dir + "'");
+  const std::string split = m.split();
+  const std::string stem = split + "." + (o.combine || C == 1 ? o.name : o.name + "*");
+  const std::string parts_dir = (fs::path(o.label_dir) / ".mert-parts" / (split + "." + o.name)).string();
+  fs::create_directories(parts_dir, ec);
+  if (ec) throw Error("cannot create '" + parts_dir + "'");
+
+  nlohmann::ordered_json settings;
+  settings["format"] = "mert-labels/1";
+  settings["codebook"] = fs::absolute(codebook_path).lexically_normal().string();
+  settings["codebook_fingerprint"] = file_fingerprint(codebook_path);
+  settings["manifest_fingerprint"] = file_fingerprint(m.path);
+  settings["names"] = names;
+  settings["combine"] = o.combine;
+  settings["block_entries"] = o.block_entries;
+  settings["conv_kernel"] = o.grid.conv_kernel;
+  settings["conv_stride"] = o.grid.conv_stride;
+  io::check_and_record_settings((fs::path(parts_dir) / "settings.json").string(), settings.dump(2) + "\n",
+                                o.overwrite, {"codebook"}, o.label_dir + " (" + stem + ")");
+
+  std::vector<std::string> finals;
+  for (const auto& n : names) finals.push_back((fs::path(o.label_dir) / (split + "." + n)).string());
+  LabelApplyStats st;
+  st.entries = static_cast<int64_t>(m.entries.size());
+  st.outputs = finals;
+  auto all_final = [&] {
+    for (const auto& f : finals)
+      if (!fs::exists(f)) return false;
+    return true;
+  };
+  if (o.overwrite) {
+    for (const auto& f : finals) fs::remove(f, ec);
+  } else if (all_final()) {
+    st.skipped = st.entries;
+    st.complete = true;
+    return st;
+  }
+
+  const Layout L{st.entries, o.block_entries, (st.entries + o.block_entries - 1) / o.block_entries};
+  // Entries of this shard's unfinished blocks, in manifest order.
+  std::vector<int64_t> todo_blocks;
+  for (int64_t b = 0; b < L.blocks; ++b) {
+    if (b % o.shard_count != o.shard_index) continue;
+    if (!o.overwrite && fs::exists(part_path(parts_dir, b))) {
+      st.skipped += L.count(b);
+      continue;
+    }
+    todo_blocks.push_back(b);
+  }
+  std::vector<int64_t> todo;
+  for (int64_t b : todo_blocks)
+    for (int64_t e = L.first(b); e < L.first(b) + L.count(b); ++e) todo.push_back(e);
+
+  const int jobs = std::max(1, o.jobs);
+  std::vector<std::vector<std::unique_ptr<TeacherExtractor>>> extractors(static_cast<size_t>(jobs));
+  std::function<EntryLabels(size_t, int)> work = [&](size_t k, int w) {
+    const size_t e = static_cast<size_t>(todo[k]);
+    auto& ex = extractors[static_cast<size_t>(w)];
+    if (ex.empty())
+      for (auto f : cb.features) ex.push_back(std::make_unique<TeacherExtractor>(f, params));
+    const std::string path = m.audio_path(e);
+    const Audio a = decode_audio(path, static_cast<int64_t>(params.sample_rate));
+    const int64_t n = static_cast<int64_t>(a.samples.size());
+    if (n != m.entries[e].n_samples)
+      throw Error(path + ": the manifest says " + std::to_string(m.entries[e].n_samples) + " samples but the file has " +
+                  std::to_string(n) + " at " + std::to_string(static_cast<int64_t>(params.sample_rate)) +
+                  " Hz; regenerate the manifest so labels line up with what training reads");
+    EntryLabels per_codebook(C);
+    for (size_t c = 0; c < C; ++c) {
+      FeatureMatrix f = ex[c]->on_grid(a.samples.data(), n, o.grid);
+      per_codebook[c].resize(static_cast<size_t>(f.rows));
+      kmeans_assign(cb.centroids[c], f.data.data(), f.rows, per_codebook[c].data(), nullptr, 1);
+    }
+    if (!o.combine) return per_codebook;
+    EntryLabels one(1, std::vector<int32_t>(per_codebook[0].size(), 0));
+    for (size_t t = 0; t < one[0].size(); ++t) {
+      int64_t id = 0;
+      for (size_t c = 0; c < C; ++c) id = id * cb.centroids[c].rows + per_codebook[c][t];
+      one[0][t] = static_cast<int32_t>(id);
+    }
+    return one;
+  };
+
+  std::vector<std::pair<std::string, std::string>> failures;
+  const std::string fail_path = io::failures_path(o.label_dir, o.shard_index, o.shard_count);
+  std::vector<EntryLabels> block_labels;
+  bool block_failed = false;
+  const auto t0 = Clock::now();
+  obs.on_start(todo.size());
+  std::function<bool(size_t, Outcome<EntryLabels>&)> consume = [&](size_t k, Outcome<EntryLabels>& out) {
+    const int64_t e = todo[k];
+    const int64_t b = e / L.block;
+    FileEvent ev;
+    ev.path = m.audio_path(static_cast<size_t>(e));
+    if (!out.error.empty()) {
+      ev.kind = FileEvent::Kind::Failed;
+      ev.reason = out.error;
+      if (ev.reason.rfind(ev.path + ": ", 0) == 0) ev.reason = ev.reason.substr(ev.path.size() + 2);
+      failures.emplace_back(ev.path, ev.reason);
+      io::write_failures(fail_path, failures);
+      block_failed = true;
+      ++st.failed;
+    } else {
+      ev.kind = FileEvent::Kind::Ok;
+      ev.audio_sec = static_cast<double>(m.entries[static_cast<size_t>(e)].n_samples) / params.sample_rate;
+      ev.shape = {static_cast<int64_t>((*out.value)[0].size())};
+      st.audio_sec += ev.audio_sec;
+      ++st.computed;
+      block_labels.push_back(std::move(*out.value));
+    }
+    obs.on_file(ev);
+    if (e == L.first(b) + L.count(b) - 1) {  // last entry of its block
+      if (!block_failed) write_part(part_path(parts_dir, b), L.first(b), block_labels, streams);
+      block_labels.clear();
+      block_failed = false;
+    }
+    return true;
+  };
+  run_ordered<EntryLabels>(todo.size(), jobs, work, consume);
+  st.compute_sec = seconds_since(t0);
+  if (failures.empty() && fs::exists(fail_path)) fs::remove(fail_path, ec);
+
+  // Assemble once every block of every shard is done.
+  for (int64_t b = 0; b < L.blocks; ++b)
+    if (!fs::exists(part_path(parts_dir, b))) {
+      st.complete = all_final();  // parts gone but labels there: another shard assembled them
+      return st;
+    }
+  FileLock lock((fs::path(parts_dir) / "assemble.lock").string());
+  bool parts_left = L.blocks == 0 || fs::exists(part_path(parts_dir, 0));
+  if (!parts_left && all_final()) {  // another shard assembled them while we waited
+    st.complete = true;
+    return st;
+  }
+  for (size_t s = 0; s < streams; ++s) {
+    const int64_t vocab = o.combine ? combined_vocab : cb.centroids[s].rows;
+    const std::string dict = (fs::path(o.label_dir) / ("dict." + names[s] + ".txt")).string();
+    io::write_file_atomic(dict, [&](std::FILE* f) {
+      for (int64_t i = 0; i < vocab; ++i) std::fprintf(f, "%lld 1\n", static_cast<long long>(i));
+    });
+  }
+  for (size_t s = 0; s < streams; ++s) {
+    io::write_file_atomic(finals[s], [&](std::FILE* f) {
+      for (int64_t b = 0; b < L.blocks; ++b)
+        for (const auto& line : read_part_stream(part_path(parts_dir, b), L.first(b), L.count(b), streams, s)) {
+          io::write_all(f, line.data(), line.size(), finals[s]);
+          io::write_all(f, "\n", 1, finals[s]);
+        }
+    });
+  }
+  for (int64_t b = 0; b < L.blocks; ++b) fs::remove(part_path(parts_dir, b), ec);
+  st.complete = true;
+  return st;
+}
+
+}  // namespace mert

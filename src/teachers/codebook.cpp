@@ -48,7 +48,12 @@ void save_codebook(const std::string& path, const Codebook& cb) {
 }
 
 Codebook load_codebook(const std::string& path) {
-  const auto meta = read_safetensors_metadata(path);
+  std::map<std::string, std::string> meta;
+  try {
+    meta = read_safetensors_metadata(path);
+  } catch (const Error& e) {
+    throw Error(path + ": not a mert codebook (" + e.what() + ")");
+  }
   auto get = [&](const char* key) -> std::string {
     auto it = meta.find(key);
     if (it == meta.end()) throw Error(path + ": not a mert codebook (metadata '" + key + "' missing)");

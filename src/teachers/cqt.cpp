@@ -10,7 +10,11 @@
 // the block; per bin: multiply by conj(DFT_N(K_k)), which is nonzero (above the threshold) only in
 // a narrow band around f_k, and since outputs are wanted only at multiples of hop, fold the
 // product modulo M (sampling every hop-th point of a length-N sequence = aliasing its spectrum
-// into M bins) and take an M-point inverse FFT.
+// into M bins) and take an M-point inverse FFT. Kernel spectra are evaluated once in closed form
+// (cqt_kernels.cpp) and shared by all Cqt objects with the same settings. Outputs whose kernel
+// taps see only exact zeros (digital silence) are set to exactly 0, as the direct sum gives.
+// MERT defaults: N = 327680 (M = 1024), 820 frames per block, 7.66M stored coefficients (61 MB);
+// max error vs a double-precision direct evaluation ~3e-6 of the maximum output.
 #include "mert/cqt.h"
 
 #include <algorithm>
@@ -18,6 +22,7 @@
 #include <complex>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mert/error.h"
@@ -52,16 +57,18 @@ struct Cqt::Impl {
   std::shared_ptr<const cqt_detail::KernelBank> bank;
   fft::RealForward rfft;
   fft::ComplexTransform ifft;
-  std::vector<float> spec;      // full N-point spectrum of the block, interleaved (re, im)
-  std::vector<int32_t> nonzero;  // nonzero[j] = number of nonzero samples in seg[0, j)
+  std::vector<float> spec_re, spec_im;  // full N-point spectrum of the block
+  std::vector<float> acc_re, acc_im;    // product spectrum folded modulo M
 
   explicit Impl(const CqtConfig& c)
       : cfg(c),
         bank(cqt_detail::kernel_bank(c)),
         rfft(static_cast<int>(bank->N)),
         ifft(static_cast<int>(bank->M), +1),
-        spec(static_cast<size_t>(2 * bank->N)),
-        nonzero(static_cast<size_t>(bank->N + 1)) {}
+        spec_re(static_cast<size_t>(bank->N)),
+        spec_im(static_cast<size_t>(bank->N)),
+        acc_re(static_cast<size_t>(bank->M)),
+        acc_im(static_cast<size_t>(bank->M)) {}
 };
 
 namespace {
@@ -71,14 +78,17 @@ const CqtConfig& validated(const CqtConfig& cfg) {
   return cfg;
 }
 
-// d[i] += s[i] * c[i] for n interleaved complex values.
-inline void cmul_acc(float* __restrict d, const float* __restrict s, const float* __restrict c, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float sr = s[2 * i], si = s[2 * i + 1], cr = c[2 * i], ci = c[2 * i + 1];
-    d[2 * i] += sr * cr - si * ci;
-    d[2 * i + 1] += sr * ci + si * cr;
+// (ar + i ai)[j] += (sr + i si)[j] * (cr + i ci)[j], j < n.
+inline void cmul_acc(float* __restrict ar, float* __restrict ai, const float* __restrict sr,
+                     const float* __restrict si, const float* __restrict cr, const float* __restrict ci,
+                     int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    ar[j] += sr[j] * cr[j] - si[j] * ci[j];
+    ai[j] += sr[j] * ci[j] + si[j] * cr[j];
   }
 }
+
+inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 }  // namespace
 
@@ -122,9 +132,13 @@ FeatureMatrix Cqt::compute(const float* x, int64_t n) {
   const int64_t pad = impl_->cfg.center ? kb.W / 2 : 0;
 
   float* seg = impl_->rfft.input();
-  float* spec = impl_->spec.data();
-  float* acc = reinterpret_cast<float*>(impl_->ifft.input());
+  float* spec_re = impl_->spec_re.data();
+  float* spec_im = impl_->spec_im.data();
+  float* acc_re = impl_->acc_re.data();
+  float* acc_im = impl_->acc_im.data();
+  std::complex<float>* yin = impl_->ifft.input();
   const std::complex<float>* y = impl_->ifft.output();
+  std::vector<std::pair<int64_t, int64_t>> zero_runs;
 
   for (int64_t t0 = 0; t0 < T; t0 += kb.V) {
     const int64_t nv = std::min(kb.V, T - t0);
@@ -136,44 +150,69 @@ FeatureMatrix Cqt::compute(const float* x, int64_t n) {
     if (j_end > j_begin) std::memcpy(seg + j_begin, x + p0 + j_begin, sizeof(float) * static_cast<size_t>(j_end - j_begin));
     std::fill(seg + j_end, seg + N, 0.0f);
 
-    // Where a kernel sees only zeros the exact result is 0; the FFT route would leave rounding
-    // noise (~1e-7 of the block's level) there, so such outputs are set to exactly 0 (digital
-    // silence gives a zero CQT, as the direct definition does).
-    int32_t* nz = impl_->nonzero.data();
-    nz[0] = 0;
-    for (int64_t j = 0; j < N; ++j) nz[j + 1] = nz[j] + (seg[j] != 0.0f ? 1 : 0);
-    if (nz[N] == 0) continue;  // all-silent block: rows already zero
+    // Runs of exact zeros long enough to hold a whole kernel (padding, digital silence). Where a
+    // kernel sees only zeros the exact result is 0, but the FFT route leaves rounding noise
+    // (~1e-7 of the block's level); those outputs are set to exactly 0 below.
+    zero_runs.clear();
+    bool any_nonzero = false;
+    for (int64_t j = 0; j < N;) {
+      if (seg[j] != 0.0f) {
+        any_nonzero = true;
+        ++j;
+        continue;
+      }
+      int64_t e = j;
+      while (e < N && seg[e] == 0.0f) ++e;
+      if (e - j >= kb.min_length - 1) zero_runs.emplace_back(j, e);
+      j = e;
+    }
+    if (!any_nonzero) continue;  // silent block: its rows stay zero
     impl_->rfft.run();
 
     // Full spectrum (real input: S[N - f] = conj(S[f])), so circular bands need no special case.
-    const float* half = reinterpret_cast<const float*>(impl_->rfft.output());
-    std::memcpy(spec, half, sizeof(float) * static_cast<size_t>(2 * (N / 2 + 1)));
+    const std::complex<float>* half = impl_->rfft.output();
+    for (int64_t f = 0; f <= N / 2; ++f) {
+      spec_re[f] = half[f].real();
+      spec_im[f] = half[f].imag();
+    }
     for (int64_t f = N / 2 + 1; f < N; ++f) {
-      spec[2 * f] = half[2 * (N - f)];
-      spec[2 * f + 1] = -half[2 * (N - f) + 1];
+      spec_re[f] = half[N - f].real();
+      spec_im[f] = -half[N - f].imag();
     }
 
     for (int64_t k = 0; k < nb; ++k) {
-      std::fill(acc, acc + 2 * M, 0.0f);
-      const float* c = kb.coef.data() + 2 * kb.offset[static_cast<size_t>(k)];
+      std::fill(acc_re, acc_re + M, 0.0f);
+      std::fill(acc_im, acc_im + M, 0.0f);
+      const size_t off = kb.offset[static_cast<size_t>(k)];
+      const float* cr = kb.coef_re.data() + off;
+      const float* ci = kb.coef_im.data() + off;
       int64_t g = kb.first[static_cast<size_t>(k)];
       int64_t left = kb.count[static_cast<size_t>(k)];
       while (left > 0) {
         const int64_t r = g % M;  // M divides N, so wrapping at N is also a wrap at M
         const int64_t len = std::min(left, M - r);
-        cmul_acc(acc + 2 * r, spec + 2 * g, c, len);
-        c += 2 * len;
+        cmul_acc(acc_re + r, acc_im + r, spec_re + g, spec_im + g, cr, ci, len);
+        cr += len;
+        ci += len;
         g += len;
         if (g == N) g = 0;
         left -= len;
       }
+      for (int64_t r = 0; r < M; ++r) yin[r] = {acc_re[r], acc_im[r]};
       impl_->ifft.run();
-      const int64_t s_k = kb.starts[static_cast<size_t>(k)], l_k = kb.lengths[static_cast<size_t>(k)];
-      for (int64_t tau = 0; tau < nv; ++tau) {
-        const int64_t a = tau * hop + s_k;
-        if (nz[a + l_k] == nz[a]) continue;  // kernel support entirely zero: output stays 0
+      float* o = out.row(t0) + k;
+      for (int64_t tau = 0; tau < nv; ++tau, o += nb) {
         const float re = y[tau].real(), im = y[tau].imag();
-        out.at(t0 + tau, k) = std::sqrt(re * re + im * im);
+        *o = std::sqrt(re * re + im * im);
+      }
+      // Kernel k of frame tau covers seg[tau*hop + s_k, + l_k); its first tap is 0 (periodic
+      // Hann), so the output is exactly zero when seg[tau*hop + s_k + 1, tau*hop + s_k + l_k)
+      // lies inside a zero run.
+      const int64_t s_k = kb.starts[static_cast<size_t>(k)], l_k = kb.lengths[static_cast<size_t>(k)];
+      for (const auto& [z0, z1] : zero_runs) {
+        const int64_t lo = std::max<int64_t>(0, -floor_div(-(z0 - s_k - 1), hop));
+        const int64_t hi = std::min<int64_t>(nv - 1, floor_div(z1 - l_k - s_k, hop));
+        for (int64_t tau = lo; tau <= hi; ++tau) out.at(t0 + tau, k) = 0.0f;
       }
     }
   }

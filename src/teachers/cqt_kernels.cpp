@@ -141,7 +141,7 @@ std::shared_ptr<KernelBank> build(const CqtConfig& cfg, double rel_threshold) {
   const double d_cand = 1.25 * std::cbrt(1.0 / (kPi * rel_threshold)) + 4.0;
   std::vector<cd> buf;
   std::vector<double> mag;
-  std::vector<std::vector<float>> per_bin(static_cast<size_t>(cfg.n_bins));
+  std::vector<std::vector<std::complex<float>>> per_bin(static_cast<size_t>(cfg.n_bins));
   size_t total = 0;
   for (int64_t k = 0; k < cfg.n_bins; ++k) {
     Geom g;
@@ -171,7 +171,7 @@ std::shared_ptr<KernelBank> build(const CqtConfig& cfg, double rel_threshold) {
       ev.eval(fa, n, buf.data());
       double peak = 0;
       for (int64_t i = 0; i < n; ++i) {
-        mag[i] = std::abs(buf[i]);
+        mag[i] = std::sqrt(std::norm(buf[i]));
         peak = std::max(peak, mag[i]);
       }
       const double thr = rel_threshold * peak;
@@ -187,20 +187,24 @@ std::shared_ptr<KernelBank> build(const CqtConfig& cfg, double rel_threshold) {
     kb.count[k] = hi - lo + 1;
     kb.offset[k] = total;
     total += static_cast<size_t>(kb.count[k]);
-    std::vector<float>& dst = per_bin[static_cast<size_t>(k)];
-    dst.resize(static_cast<size_t>(2 * kb.count[k]));
+    std::vector<std::complex<float>>& dst = per_bin[static_cast<size_t>(k)];
+    dst.resize(static_cast<size_t>(kb.count[k]));
     for (int64_t i = lo; i <= hi; ++i) {
       const cd v = std::conj(buf[i]) * scale;
-      dst[static_cast<size_t>(2 * (i - lo))] = static_cast<float>(v.real());
-      dst[static_cast<size_t>(2 * (i - lo) + 1)] = static_cast<float>(v.imag());
+      dst[static_cast<size_t>(i - lo)] = {static_cast<float>(v.real()), static_cast<float>(v.imag())};
     }
   }
-  kb.coef.resize(2 * total);
+  kb.coef_re.resize(total);
+  kb.coef_im.resize(total);
   for (int64_t k = 0; k < cfg.n_bins; ++k) {
-    std::vector<float>& src = per_bin[static_cast<size_t>(k)];
-    std::copy(src.begin(), src.end(), kb.coef.begin() + static_cast<std::ptrdiff_t>(2 * kb.offset[k]));
-    std::vector<float>().swap(src);
+    std::vector<std::complex<float>>& src = per_bin[static_cast<size_t>(k)];
+    for (size_t i = 0; i < src.size(); ++i) {
+      kb.coef_re[kb.offset[k] + i] = src[i].real();
+      kb.coef_im[kb.offset[k] + i] = src[i].imag();
+    }
+    std::vector<std::complex<float>>().swap(src);
   }
+  kb.min_length = *std::min_element(kb.lengths.begin(), kb.lengths.end());
   kb.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   return bank;
 }

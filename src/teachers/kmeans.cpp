@@ -156,17 +156,45 @@ void moments(const FeatureMatrix& f, std::vector<float>* mean, double* mean_var)
   *mean_var = v / static_cast<double>(dim);
 }
 
-std::vector<float> norms_about(const float* x, int64_t n, int64_t dim, const float* mean) {
-  std::vector<float> out(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
+// Rows of x (those listed in idx, or all n when idx is null) minus `mean`, with squared norms:
+// the input of k-means++.
+struct CentredRows {
+  std::vector<float> x;
+  std::vector<float> norm2;
+};
+
+CentredRows centre_rows(const float* x, int64_t n, int64_t dim, const std::vector<int64_t>* idx,
+                        const std::vector<float>& mean) {
+  const int64_t m = idx ? static_cast<int64_t>(idx->size()) : n;
+  CentredRows c;
+  c.x.resize(static_cast<size_t>(m * dim));
+  c.norm2.resize(static_cast<size_t>(m));
+  for (int64_t r = 0; r < m; ++r) {
+    const float* src = x + (idx ? (*idx)[r] : r) * dim;
+    float* dst = c.x.data() + r * dim;
     double s = 0;
     for (int64_t d = 0; d < dim; ++d) {
-      const double c = static_cast<double>(x[i * dim + d]) - mean[d];
-      s += c * c;
+      dst[d] = src[d] - mean[d];
+      s += static_cast<double>(dst[d]) * dst[d];
     }
-    out[i] = static_cast<float>(s);
+    c.norm2[r] = static_cast<float>(s);
   }
-  return out;
+  return c;
+}
+
+// k-means++ on the centred rows; returns the chosen rows of the original data (row r of the
+// centred set is x row idx[r], or r).
+std::vector<float> seed(Pool& pool, Rng& rng, const CentredRows& c, int64_t k, const float* x,
+                        int64_t dim, const std::vector<int64_t>* idx) {
+  const int64_t m = static_cast<int64_t>(c.norm2.size());
+  const std::vector<int64_t> chosen =
+      kmeans_detail::kmeans_plusplus(c.x.data(), m, dim, c.norm2.data(), k, rng, pool);
+  std::vector<float> centers(static_cast<size_t>(k * dim));
+  for (int64_t j = 0; j < k; ++j) {
+    const int64_t r = idx ? (*idx)[chosen[j]] : chosen[j];
+    std::memcpy(centers.data() + j * dim, x + r * dim, static_cast<size_t>(dim) * sizeof(float));
+  }
+  return centers;
 }
 
 struct RunResult {
@@ -260,29 +288,20 @@ RunResult minibatch(Pool& pool, const FeatureMatrix& f, const KMeansOptions& opt
   std::vector<float> valid(static_cast<size_t>(init_size * dim));
   gather_rows(x, dim, idx, valid.data());
 
-  std::vector<float> centers(static_cast<size_t>(k * dim)), cand(centers.size());
+  std::vector<float> centers;
   std::vector<int32_t> labels(static_cast<size_t>(std::max(init_size, batch)));
-  std::vector<float> sample;
-  std::vector<float> all_norms;
+  CentredRows all;  // every row, when init_size == n
   PackedCentroids pc;
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < opt.n_init; ++r) {
-    const float* xs = x;
-    int64_t ns = n;
-    std::vector<float> norms;
+    std::vector<float> cand;
     if (init_size < n) {
       for (auto& i : idx) i = rng.below(n);
-      sample.resize(static_cast<size_t>(init_size * dim));
-      gather_rows(x, dim, idx, sample.data());
-      xs = sample.data();
-      ns = init_size;
-      norms = norms_about(xs, ns, dim, mean.data());
+      cand = seed(pool, rng, centre_rows(x, n, dim, &idx, mean), k, x, dim, &idx);
     } else {
-      if (all_norms.empty()) all_norms = norms_about(x, n, dim, mean.data());
+      if (all.x.empty()) all = centre_rows(x, n, dim, nullptr, mean);
+      cand = seed(pool, rng, all, k, x, dim, nullptr);
     }
-    kmeans_detail::kmeans_plusplus(xs, ns, dim, mean.data(),
-                                   init_size < n ? norms.data() : all_norms.data(), k, rng, pool,
-                                   cand.data());
     kmeans_detail::pack_centroids(cand.data(), k, dim, nullptr, 16, &pc);
     const double inertia = assign_rows(pool, pc, cand.data(), valid.data(), init_size,
                                        labels.data(), nullptr, true, "kmeans_fit");
@@ -291,6 +310,7 @@ RunResult minibatch(Pool& pool, const FeatureMatrix& f, const KMeansOptions& opt
       centers.swap(cand);
     }
   }
+  all = CentredRows();
 
   std::vector<double> weight(static_cast<size_t>(k), 0.0);
   std::vector<float> xb(static_cast<size_t>(batch * dim)), d2(static_cast<size_t>(batch));
@@ -347,8 +367,8 @@ RunResult minibatch(Pool& pool, const FeatureMatrix& f, const KMeansOptions& opt
   out.centers = std::move(centers);
   out.iterations = static_cast<int>(std::min<int64_t>(step, std::numeric_limits<int>::max()));
   kmeans_detail::pack_centroids(out.centers.data(), k, dim, nullptr, 16, &pc);
-  std::vector<int32_t> all(static_cast<size_t>(n));
-  out.inertia = assign_rows(pool, pc, out.centers.data(), x, n, all.data(), nullptr, true,
+  std::vector<int32_t> all_labels(static_cast<size_t>(n));
+  out.inertia = assign_rows(pool, pc, out.centers.data(), x, n, all_labels.data(), nullptr, true,
                             "kmeans_fit");
   return out;
 }
@@ -403,14 +423,17 @@ KMeansResult kmeans_fit(const FeatureMatrix& frames, const KMeansOptions& opt) {
     best = minibatch(pool, frames, opt, mean);
   } else {
     const double tol_abs = opt.tol * mean_var;
-    const std::vector<float> norms = norms_about(frames.data.data(), n, dim, mean.data());
+    std::vector<std::vector<float>> inits;  // seeded first, so the centred copy is freed early
+    {
+      const CentredRows c = centre_rows(frames.data.data(), n, dim, nullptr, mean);
+      for (int r = 0; r < opt.n_init; ++r) {
+        Rng rng(opt.seed, static_cast<uint64_t>(r));
+        inits.push_back(seed(pool, rng, c, k, frames.data.data(), dim, nullptr));
+      }
+    }
     bool have = false;
     for (int r = 0; r < opt.n_init; ++r) {
-      Rng rng(opt.seed, static_cast<uint64_t>(r));
-      std::vector<float> init(static_cast<size_t>(k * dim));
-      kmeans_detail::kmeans_plusplus(frames.data.data(), n, dim, mean.data(), norms.data(), k,
-                                     rng, pool, init.data());
-      RunResult run = lloyd(pool, frames, k, opt.max_iter, tol_abs, std::move(init));
+      RunResult run = lloyd(pool, frames, k, opt.max_iter, tol_abs, std::move(inits[r]));
       if (!have || run.inertia < best.inertia) {
         best = std::move(run);
         have = true;

@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -11,33 +12,48 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// Rows per tile for a panel of L lanes: 6 x 16 or 12 x 8 (12 accumulator registers in AVX2).
+// Rows per tile for a panel of L lanes: 6 x 16 or 8 x 8, so that accumulators, the centroid
+// vectors and the per-panel constants fit in the 16 AVX2 registers without spills.
 template <int L>
 constexpr int tile_rows() {
-  return L == 16 ? 6 : 12;
+  return L == 16 ? 6 : 8;
 }
 
-// Copies rows [i0, i0 + R) of x minus the offset into xb[dim][R] (rows past n are zero).
-// Returns the first non-finite row in the block, or -1.
+// Copies rows [i0, i0 + R) of x minus the offset into xb[R][dim] (rows past n are zero).
+// Returns the first row in the block holding a NaN or infinity, or -1. The finiteness test looks
+// at the exponent bits with integer ops, so the loop vectorises.
 template <int R>
 int64_t pack_rows(const float* x, int64_t n, int64_t i0, int64_t dim, const float* off,
                   float* xb) {
   int64_t bad = -1;
   for (int r = 0; r < R; ++r) {
     const int64_t i = i0 + r;
+    float* dst = xb + r * dim;
     if (i >= n) {
-      for (int64_t k = 0; k < dim; ++k) xb[k * R + r] = 0.0f;
+      std::memset(dst, 0, static_cast<size_t>(dim) * sizeof(float));
       continue;
     }
     const float* xr = x + i * dim;
-    float check = 0.0f;  // stays 0 unless some value is NaN or infinite
+    uint32_t nonfinite = 0;
     for (int64_t k = 0; k < dim; ++k) {
-      xb[k * R + r] = xr[k] - off[k];
-      check += xr[k] * 0.0f;
+      uint32_t bits;
+      std::memcpy(&bits, xr + k, sizeof bits);
+      nonfinite |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+      dst[k] = xr[k] - off[k];
     }
-    if (check != 0.0f && bad < 0) bad = i;
+    if (nonfinite && bad < 0) bad = i;
   }
   return bad;
+}
+
+// The R rows of a score tile: read in place when no offset applies and the block is full,
+// otherwise packed into xb.
+template <int R>
+const float* rows_for_scores(const PackedCentroids& pc, const float* x, int64_t n, int64_t i0,
+                             float* xb) {
+  if (pc.zero_offset && i0 + R <= n) return x + i0 * pc.dim;
+  pack_rows<R>(x, n, i0, pc.dim, pc.offset.data(), xb);
+  return xb;
 }
 
 // Picks the best lane of one row: smallest value, ties to the lowest centroid index.
@@ -78,7 +94,7 @@ int64_t nearest_generic(const PackedCentroids& pc, const float* x, int64_t n, in
       float acc[R][L] = {};
       for (int64_t k = 0; k < dim; ++k) {
         for (int r = 0; r < R; ++r) {
-          const float xv = xb[k * R + r];
+          const float xv = xb[r * dim + k];
           for (int l = 0; l < L; ++l) acc[r][l] += xv * cp[k * L + l];
         }
       }
@@ -97,26 +113,36 @@ int64_t nearest_generic(const PackedCentroids& pc, const float* x, int64_t n, in
   return bad;
 }
 
+// out[i * stride + t] = min(cap[i], max(0, xnorm2[i] - 2 score_it)) for t < k; sums[t] += out in
+// row order.
 template <int L>
-void score_generic(const PackedCentroids& pc, const float* x, int64_t n, float* scores) {
+void candidates_generic(const PackedCentroids& pc, const float* x, const float* xnorm2,
+                        const float* cap, int64_t n, float* out, int64_t stride, double* sums) {
   constexpr int R = tile_rows<L>();
   const int64_t dim = pc.dim, k = pc.k;
   std::vector<float> xb(static_cast<size_t>(dim * R));
   for (int64_t i0 = 0; i0 < n; i0 += R) {
-    pack_rows<R>(x, n, i0, dim, pc.offset.data(), xb.data());
+    const float* rows = rows_for_scores<R>(pc, x, n, i0, xb.data());
     for (int64_t p = 0; p < pc.panels; ++p) {
       const float* cp = pc.data.data() + p * dim * L;
       float acc[R][L] = {};
       for (int64_t kk = 0; kk < dim; ++kk) {
         for (int r = 0; r < R; ++r) {
-          const float xv = xb[kk * R + r];
+          const float xv = rows[r * dim + kk];
           for (int l = 0; l < L; ++l) acc[r][l] += xv * cp[kk * L + l];
         }
       }
       const float* hn = pc.half_norm2.data() + p * L;
-      for (int r = 0; r < R && i0 + r < n; ++r)
-        for (int l = 0; l < L && p * L + l < k; ++l)
-          scores[(i0 + r) * k + p * L + l] = acc[r][l] - hn[l];
+      const int64_t lanes = std::min<int64_t>(L, k - p * L);
+      for (int r = 0; r < R && i0 + r < n; ++r) {
+        const int64_t i = i0 + r;
+        for (int64_t l = 0; l < lanes; ++l) {
+          float d = std::max(0.0f, xnorm2[i] - 2.0f * (acc[r][l] - hn[l]));
+          if (cap) d = std::min(d, cap[i]);
+          out[i * stride + p * L + l] = d;
+          sums[p * L + l] += d;
+        }
+      }
     }
   }
 }
@@ -126,20 +152,30 @@ void score_generic(const PackedCentroids& pc, const float* x, int64_t n, float* 
 
 #define MERT_AVX2 __attribute__((target("avx2,fma")))
 
+// acc[r][v] = sum_k xb[r][k] * panel[k][8v..8v+8): the accumulators live in registers for the
+// whole k loop (fully unrolled over r and v so the compiler keeps them out of memory), and are
+// written to `acc` once at the end.
 template <int R, int NV>
 MERT_AVX2 inline void tile_dots_avx2(const float* xb, const float* cp, int64_t dim,
                                      __m256 (&acc)[R][NV]) {
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+  __m256 a[R * NV];
+#pragma GCC unroll 16
+  for (int q = 0; q < R * NV; ++q) a[q] = _mm256_setzero_ps();
   for (int64_t k = 0; k < dim; ++k) {
     __m256 c[NV];
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) c[v] = _mm256_loadu_ps(cp + k * 8 * NV + 8 * v);
-    const float* xk = xb + k * R;
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m256 xv = _mm256_broadcast_ss(xk + r);
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(xv, c[v], acc[r][v]);
+      const __m256 xv = _mm256_broadcast_ss(xb + r * dim + k);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) a[r * NV + v] = _mm256_fmadd_ps(xv, c[v], a[r * NV + v]);
     }
   }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = a[r * NV + v];
 }
 
 template <int NV>
@@ -193,24 +229,50 @@ MERT_AVX2 int64_t nearest_avx2(const PackedCentroids& pc, const float* x, int64_
 }
 
 template <int NV>
-MERT_AVX2 void score_avx2(const PackedCentroids& pc, const float* x, int64_t n, float* scores) {
+MERT_AVX2 void candidates_avx2(const PackedCentroids& pc, const float* x, const float* xnorm2,
+                               const float* cap, int64_t n, float* out, int64_t stride,
+                               double* sums) {
   constexpr int L = 8 * NV;
   constexpr int R = tile_rows<L>();
   const int64_t dim = pc.dim, k = pc.k;
   std::vector<float> xb(static_cast<size_t>(dim * R));
-  alignas(32) float out[R][L];
-  for (int64_t i0 = 0; i0 < n; i0 += R) {
-    pack_rows<R>(x, n, i0, dim, pc.offset.data(), xb.data());
-    for (int64_t p = 0; p < pc.panels; ++p) {
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256 zero = _mm256_setzero_ps(), two = _mm256_set1_ps(2.0f);
+  for (int64_t p = 0; p < pc.panels; ++p) {
+    const float* cp = pc.data.data() + p * dim * L;
+    __m256 hn[NV];
+    __m256i mask[NV];
+    __m256d sum[NV][2];
+    for (int v = 0; v < NV; ++v) {
+      hn[v] = _mm256_loadu_ps(pc.half_norm2.data() + p * L + 8 * v);
+      const int valid = static_cast<int>(std::min<int64_t>(8, std::max<int64_t>(0, k - p * L - 8 * v)));
+      mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), iota);
+      sum[v][0] = _mm256_setzero_pd();
+      sum[v][1] = _mm256_setzero_pd();
+    }
+    for (int64_t i0 = 0; i0 < n; i0 += R) {
+      const float* rows = rows_for_scores<R>(pc, x, n, i0, xb.data());
       __m256 acc[R][NV];
-      tile_dots_avx2<R, NV>(xb.data(), pc.data.data() + p * dim * L, dim, acc);
-      for (int v = 0; v < NV; ++v) {
-        const __m256 hn = _mm256_loadu_ps(pc.half_norm2.data() + p * L + 8 * v);
-        for (int r = 0; r < R; ++r) _mm256_store_ps(&out[r][8 * v], _mm256_sub_ps(acc[r][v], hn));
+      tile_dots_avx2<R, NV>(rows, cp, dim, acc);
+      const int rn = static_cast<int>(std::min<int64_t>(R, n - i0));
+      for (int r = 0; r < rn; ++r) {
+        const int64_t i = i0 + r;
+        const __m256 xn = _mm256_set1_ps(xnorm2[i]);
+        for (int v = 0; v < NV; ++v) {
+          __m256 d = _mm256_max_ps(zero, _mm256_fnmadd_ps(two, _mm256_sub_ps(acc[r][v], hn[v]), xn));
+          if (cap) d = _mm256_min_ps(d, _mm256_set1_ps(cap[i]));
+          _mm256_maskstore_ps(out + i * stride + p * L + 8 * v, mask[v], d);
+          d = _mm256_and_ps(d, _mm256_castsi256_ps(mask[v]));  // padding lanes add 0
+          sum[v][0] = _mm256_add_pd(sum[v][0], _mm256_cvtps_pd(_mm256_castps256_ps128(d)));
+          sum[v][1] = _mm256_add_pd(sum[v][1], _mm256_cvtps_pd(_mm256_extractf128_ps(d, 1)));
+        }
       }
-      const int64_t lanes = std::min<int64_t>(L, k - p * L);
-      for (int r = 0; r < R && i0 + r < n; ++r)
-        std::memcpy(scores + (i0 + r) * k + p * L, out[r], static_cast<size_t>(lanes) * sizeof(float));
+    }
+    for (int v = 0; v < NV; ++v) {
+      alignas(32) double s[8];
+      _mm256_store_pd(s, sum[v][0]);
+      _mm256_store_pd(s + 4, sum[v][1]);
+      for (int l = 0; l < 8 && p * L + 8 * v + l < k; ++l) sums[p * L + 8 * v + l] += s[l];
     }
   }
 }
@@ -253,6 +315,7 @@ void pack_centroids(const float* c, int64_t k, int64_t dim, const float* offset,
       pc.offset[d] = static_cast<float>(s / static_cast<double>(k));
     }
   }
+  pc.zero_offset = std::all_of(pc.offset.begin(), pc.offset.end(), [](float v) { return v == 0.0f; });
   pc.data.assign(static_cast<size_t>(pc.panels * dim * L), 0.0f);
   pc.half_norm2.assign(static_cast<size_t>(pc.panels * L), kInf);
   for (int64_t j = 0; j < k; ++j) {
@@ -274,17 +337,19 @@ int64_t nearest_rows(const PackedCentroids& pc, const float* x, int64_t n, int32
   return pc.lanes == 8 ? nearest_generic<8>(pc, x, n, labels) : nearest_generic<16>(pc, x, n, labels);
 }
 
-void score_rows(const PackedCentroids& pc, const float* x, int64_t n, float* scores) {
+void candidate_distances(const PackedCentroids& pc, const float* x, const float* xnorm2,
+                         const float* cap, int64_t n, float* out, int64_t stride, double* sums) {
+  for (int64_t t = 0; t < pc.k; ++t) sums[t] = 0.0;
   if (n <= 0) return;
   if (kAvx2) {
     if (pc.lanes == 8)
-      score_avx2<1>(pc, x, n, scores);
+      candidates_avx2<1>(pc, x, xnorm2, cap, n, out, stride, sums);
     else
-      score_avx2<2>(pc, x, n, scores);
+      candidates_avx2<2>(pc, x, xnorm2, cap, n, out, stride, sums);
   } else if (pc.lanes == 8) {
-    score_generic<8>(pc, x, n, scores);
+    candidates_generic<8>(pc, x, xnorm2, cap, n, out, stride, sums);
   } else {
-    score_generic<16>(pc, x, n, scores);
+    candidates_generic<16>(pc, x, xnorm2, cap, n, out, stride, sums);
   }
 }
 

@@ -19,6 +19,7 @@ struct PackedCentroids {
   int lanes = 16;                  // centroids per panel: 8 or 16
   int64_t panels = 0;
   std::vector<float> offset;       // [dim], subtracted from rows and centroids
+  bool zero_offset = false;        // offset all zero: rows can be read in place
   std::vector<float> data;         // [panels][dim][lanes]; padding lanes are 0
   std::vector<float> half_norm2;   // [panels * lanes]; padding lanes +inf
 };
@@ -32,9 +33,12 @@ void pack_centroids(const float* c, int64_t k, int64_t dim, const float* offset,
 // first row holding a NaN or infinity (its label is unspecified), or -1 if all are finite.
 int64_t nearest_rows(const PackedCentroids& pc, const float* x, int64_t n, int32_t* labels);
 
-// scores[i * k + j] = (x_i - o).(c_j - o) - 0.5 ||c_j - o||^2 for all centroids j < k, so that
-// ||x_i - c_j||^2 = ||x_i - o||^2 - 2 scores[i * k + j] up to rounding.
-void score_rows(const PackedCentroids& pc, const float* x, int64_t n, float* scores);
+// k-means++ candidates (pc: the k candidates, packed with offset 0, so rows x are centred):
+// out[i * stride + t] = max(0, ||x_i||^2 - 2 x_i.c_t + ||c_t||^2), lowered to cap[i] when cap is
+// given, for t < k; sums[t] = the sum of those values over the rows, in row order (double).
+// xnorm2[i] = ||x_i||^2. Rows are not checked for NaN (k-means++ runs on validated frames).
+void candidate_distances(const PackedCentroids& pc, const float* x, const float* xnorm2,
+                         const float* cap, int64_t n, float* out, int64_t stride, double* sums);
 
 // ||a - b||^2 over dim floats, computed in double in a fixed order.
 double squared_distance(const float* a, const float* b, int64_t dim);

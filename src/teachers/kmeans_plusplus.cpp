@@ -3,44 +3,61 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <vector>
 
 #include "teachers/kmeans_kernel.h"
 
 namespace mert::kmeans_detail {
 
-void kmeans_plusplus(const float* x, int64_t n, int64_t dim, const float* mean,
-                     const float* xnorm2, int64_t k, Rng& rng, Pool& pool, float* centers) {
+std::vector<int64_t> kmeans_plusplus(const float* xc, int64_t n, int64_t dim, const float* xnorm2,
+                                     int64_t k, Rng& rng, Pool& pool) {
   const int64_t trials = 2 + static_cast<int64_t>(std::log(static_cast<double>(k)));
   const int64_t chunks = (n + kChunkRows - 1) / kChunkRows;
-  std::vector<float> closest(static_cast<size_t>(n));     // squared distance to nearest centre
+  std::vector<float> closest(static_cast<size_t>(n));          // squared distance to nearest centre
   std::vector<double> chunk_sum(static_cast<size_t>(chunks));  // sum of `closest` per chunk
-  std::vector<double> part(static_cast<size_t>(chunks * trials));
+  std::vector<float> cand_closest(static_cast<size_t>(n * trials));  // min(closest, d(., cand t))
+  std::vector<double> part(static_cast<size_t>(chunks * trials));    // its chunk sums
   std::vector<int64_t> cand(static_cast<size_t>(trials));
   std::vector<float> cand_rows(static_cast<size_t>(trials * dim));
+  std::vector<int64_t> chosen;
+  chosen.reserve(static_cast<size_t>(k));
+  const std::vector<float> zero(static_cast<size_t>(dim), 0.0f);
   PackedCentroids pc;
 
-  // Squared distance of row i to a packed candidate, from its score (clamped: rounding of the
-  // expanded form can go slightly negative).
-  auto dist = [&](int64_t i, float score) { return std::max(0.0f, xnorm2[i] - 2.0f * score); };
-
-  // Adds centre `id` to the chosen set: closest = min(closest, d(., id)), chunk sums refreshed.
-  auto add_centre = [&](int64_t id, bool first) {
-    pack_centroids(x + id * dim, 1, dim, mean, 8, &pc);
-    pool.parallel_for(chunks, [&](int64_t c) {
-      const int64_t i0 = c * kChunkRows, rows = std::min(kChunkRows, n - i0);
-      static thread_local std::vector<float> scores;
-      scores.resize(static_cast<size_t>(rows));
-      score_rows(pc, x + i0 * dim, rows, scores.data());
-      double s = 0;
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t i = i0 + r;
-        float d = i == id ? 0.0f : dist(i, scores[r]);
-        if (!first) d = std::min(d, closest[i]);
-        closest[i] = d;
-        s += d;
+  // For candidates cand[0..m): cand_closest[i * trials + t] = min(closest[i], d(i, cand t)) (or
+  // just d when `first`), and part[chunk * trials + t] = its chunk sums (row order).
+  auto evaluate = [&](int64_t m, bool first) {
+    for (int64_t t = 0; t < m; ++t)
+      std::memcpy(cand_rows.data() + t * dim, xc + cand[t] * dim, static_cast<size_t>(dim) * sizeof(float));
+    pack_centroids(cand_rows.data(), m, dim, zero.data(), m <= 8 ? 8 : 16, &pc);
+    pool.parallel_for(chunks, [&](int64_t ch) {
+      const int64_t i0 = ch * kChunkRows, i1 = std::min(n, i0 + kChunkRows);
+      double* sums = part.data() + ch * trials;
+      float* out = cand_closest.data() + i0 * trials;
+      candidate_distances(pc, xc + i0 * dim, xnorm2 + i0, first ? nullptr : closest.data() + i0,
+                          i1 - i0, out, trials, sums);
+      // A candidate's own row is at distance 0 exactly (the expanded form leaves rounding).
+      bool fixed = false;
+      for (int64_t t = 0; t < m; ++t) {
+        if (cand[t] >= i0 && cand[t] < i1 && cand_closest[cand[t] * trials + t] != 0.0f) {
+          cand_closest[cand[t] * trials + t] = 0.0f;
+          fixed = true;
+        }
       }
-      chunk_sum[c] = s;
+      if (fixed) {  // re-add in row order so the chunk sums match what sample() walks
+        for (int64_t t = 0; t < m; ++t) sums[t] = 0.0;
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t t = 0; t < m; ++t) sums[t] += cand_closest[i * trials + t];
+      }
+    });
+  };
+
+  // Makes candidate t a centre: closest and chunk_sum taken from its evaluation.
+  auto accept = [&](int64_t t) {
+    chosen.push_back(cand[t]);
+    pool.parallel_for(chunks, [&](int64_t ch) {
+      const int64_t i0 = ch * kChunkRows, i1 = std::min(n, i0 + kChunkRows);
+      for (int64_t i = i0; i < i1; ++i) closest[i] = cand_closest[i * trials + t];
+      chunk_sum[ch] = part[ch * trials + t];
     });
     double pot = 0;
     for (double s : chunk_sum) pot += s;
@@ -48,7 +65,7 @@ void kmeans_plusplus(const float* x, int64_t n, int64_t dim, const float* mean,
   };
 
   // Draws a row with probability closest[i] / pot by walking the chunk sums, then the rows of one
-  // chunk (with the same summation order as chunk_sum, so the walk always lands in that chunk).
+  // chunk (summed in the same order as chunk_sum, so the walk always lands in that chunk).
   auto sample = [&](double pot) -> int64_t {
     if (!(pot > 0)) return rng.below(n);  // every row coincides with a centre
     const double target = rng.uniform() * pot;
@@ -69,30 +86,13 @@ void kmeans_plusplus(const float* x, int64_t n, int64_t dim, const float* mean,
     return n - 1;
   };
 
-  int64_t first = rng.below(n);
-  std::memcpy(centers, x + first * dim, static_cast<size_t>(dim) * sizeof(float));
-  double pot = add_centre(first, true);
+  cand[0] = rng.below(n);
+  evaluate(1, true);
+  double pot = accept(0);
 
   for (int64_t c = 1; c < k; ++c) {
-    for (int64_t t = 0; t < trials; ++t) {
-      cand[t] = sample(pot);
-      std::memcpy(cand_rows.data() + t * dim, x + cand[t] * dim, static_cast<size_t>(dim) * sizeof(float));
-    }
-    pack_centroids(cand_rows.data(), trials, dim, mean, trials <= 8 ? 8 : 16, &pc);
-    pool.parallel_for(chunks, [&](int64_t ch) {
-      const int64_t i0 = ch * kChunkRows, rows = std::min(kChunkRows, n - i0);
-      static thread_local std::vector<float> scores;
-      static thread_local std::vector<double> acc;
-      scores.resize(static_cast<size_t>(rows * trials));
-      acc.assign(static_cast<size_t>(trials), 0.0);
-      score_rows(pc, x + i0 * dim, rows, scores.data());
-      for (int64_t r = 0; r < rows; ++r) {
-        const float cl = closest[i0 + r];
-        const float* sr = scores.data() + r * trials;
-        for (int64_t t = 0; t < trials; ++t) acc[t] += std::min(cl, dist(i0 + r, sr[t]));
-      }
-      std::copy(acc.begin(), acc.end(), part.begin() + ch * trials);
-    });
+    for (int64_t t = 0; t < trials; ++t) cand[t] = sample(pot);
+    evaluate(trials, false);
     int64_t best = 0;
     double best_pot = 0;
     for (int64_t t = 0; t < trials; ++t) {
@@ -103,9 +103,9 @@ void kmeans_plusplus(const float* x, int64_t n, int64_t dim, const float* mean,
         best = t;
       }
     }
-    std::memcpy(centers + c * dim, x + cand[best] * dim, static_cast<size_t>(dim) * sizeof(float));
-    pot = add_centre(cand[best], false);
+    pot = accept(best);
   }
+  return chosen;
 }
 
 }  // namespace mert::kmeans_detail

@@ -4,16 +4,18 @@
 // drawn with probability proportional to the squared distance to the nearest chosen centre, "best"
 // meaning the one that leaves the smallest potential (sum of those squared distances).
 #include <cstdint>
+#include <vector>
 
 #include "teachers/kmeans_pool.h"
 #include "teachers/kmeans_rng.h"
 
 namespace mert::kmeans_detail {
 
-// x: [n, dim] rows; mean[dim]: a point near their centre (distances are expanded around it);
-// xnorm2[n] = ||x_i - mean||^2. Writes k centres (copies of rows of x) into centers[k, dim].
-// Requires 1 <= k <= n. Deterministic for a given rng state, independent of the pool size.
-void kmeans_plusplus(const float* x, int64_t n, int64_t dim, const float* mean,
-                     const float* xnorm2, int64_t k, Rng& rng, Pool& pool, float* centers);
+// xc: [n, dim] rows centred on (about) their mean, so the expanded distance
+// ||x||^2 - 2 x.c + ||c||^2 loses little to cancellation; xnorm2[n] = ||xc_i||^2. Returns the k
+// chosen row indices. Requires 1 <= k <= n. Deterministic for a given rng state, independent of
+// the pool size. Working memory: n * (2 + ln k) floats.
+std::vector<int64_t> kmeans_plusplus(const float* xc, int64_t n, int64_t dim, const float* xnorm2,
+                                     int64_t k, Rng& rng, Pool& pool);
 
 }  // namespace mert::kmeans_detail

@@ -46,8 +46,9 @@ double hz_to_mel_kaldi(double hz);
 double mel_to_hz_kaldi(double mel);
 
 // torchaudio.functional.melscale_fbanks(n_freqs, f_min, f_max, n_mels, sample_rate, None, "htk"),
-// transposed to [n_mels, n_freqs]. The frequency grid is linspace(0, floor(sample_rate / 2),
-// n_freqs) exactly as torchaudio builds it.
+// transposed to [n_mels, n_freqs], evaluated in float32 the way torchaudio evaluates it (so the
+// weights match torchaudio's float32 ones, not the exact real-number triangles). The frequency
+// grid is linspace(0, floor(sample_rate / 2), n_freqs).
 SparseFilterbank htk_mel_filterbank(int64_t n_freqs, double sample_rate, double f_min,
                                     double f_max, int64_t n_mels);
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <set>
 #include <vector>
@@ -235,6 +236,40 @@ TEST(CqtBruteForce, OddHopNoScalingLowQ) {
   EXPECT_LE(err, 1e-4);
 }
 
+TEST(CqtBruteForce, DigitalSilenceGapIsExactlyZero) {
+  // Noise, 1.5 s of exact zeros, noise. Every output whose kernel taps all fall in the gap must
+  // be exactly 0 (as the direct sum is) and every other output must not be; plus the usual
+  // relative-error bound.
+  // The gap start is aligned so that for bin 335 some frame's first kernel tap (weight 0) is the
+  // last nonzero sample before the gap: that output is exactly 0 too.
+  const CqtConfig cfg;
+  Cqt cqt(cfg);
+  const RefCqt ref(cfg);
+  const int64_t pad = ref.W / 2, s335 = ref.kernels[335].start;
+  int64_t gap_start = 24000;
+  while ((gap_start - 1 + pad - s335) % cfg.hop != 0) ++gap_start;
+  const int64_t t_aligned = (gap_start - 1 + pad - s335) / cfg.hop;
+  std::vector<float> x = white_noise(4 * 24000, 10);
+  std::fill(x.begin() + gap_start, x.begin() + 60000, 0.0f);
+  const FeatureMatrix out = cqt.compute(x.data(), int64_t(x.size()));
+  std::vector<int64_t> frames = {t_aligned - 1, t_aligned, t_aligned + 1};
+  for (int64_t t = 60; t < 200; t += 3) frames.push_back(t);
+  double max_ref = 0, max_diff = 0;
+  int64_t exact_zeros = 0;
+  for (int64_t t : frames) {
+    const std::vector<double> r = ref.frame(x, t);
+    for (int64_t k = 0; k < cfg.n_bins; ++k) {
+      max_ref = std::max(max_ref, r[size_t(k)]);
+      max_diff = std::max(max_diff, std::abs(double(out.at(t, k)) - r[size_t(k)]));
+      EXPECT_EQ(out.at(t, k) == 0.0f, r[size_t(k)] == 0.0) << "frame " << t << " bin " << k;
+      exact_zeros += r[size_t(k)] == 0.0;
+    }
+  }
+  EXPECT_GT(exact_zeros, 1000);
+  EXPECT_LE(max_diff / max_ref, 1e-4);
+  std::printf("[cqt] silence gap: %lld exact zeros, max rel err %.3g\n", (long long)exact_zeros, max_diff / max_ref);
+}
+
 TEST(CqtTones, ArgmaxAtTheToneBin) {
   // A sinusoid at f_k peaks at bin k on frames whose longest kernel lies inside the signal.
   // Neighbouring bins are one resolution bin away, where the Hann response is 1/2, so the peak
@@ -339,7 +374,7 @@ TEST(CqtSpeed, ReportSingleThread) {
   const CqtConfig cfg;
   auto bank = mert::cqt_detail::kernel_bank(cfg);
   std::printf("[cqt] kernel bank: N=%lld M=%lld V=%lld, %zu coefficients, %.1f MB, built in %.3f s\n",
-              (long long)bank->N, (long long)bank->M, (long long)bank->V, bank->coef.size() / 2,
+              (long long)bank->N, (long long)bank->M, (long long)bank->V, bank->num_coefficients(),
               double(bank->bytes()) / 1e6, bank->build_seconds);
   Cqt cqt(cfg);
   const int64_t seconds = 120;
@@ -347,10 +382,19 @@ TEST(CqtSpeed, ReportSingleThread) {
   const std::vector<float> m = music(3 * 24000, cfg.sample_rate);
   for (size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * x[i] + m[i % m.size()];
   cqt.compute(x.data(), 24000);  // warm-up
+  auto cpu_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+  };
+  const double c0 = cpu_now();
   const auto t0 = std::chrono::steady_clock::now();
   const FeatureMatrix out = cqt.compute(x.data(), int64_t(x.size()));
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("[cqt] %lld s of audio in %.3f s: %.3f ms per second of audio, %.0fx real time\n",
-              (long long)seconds, s, 1e3 * s / double(seconds), double(seconds) / s);
+  const double c = cpu_now() - c0;
+  std::printf("[cqt] %lld s of audio: wall %.3f s (%.3f ms per second of audio, %.0fx real time), "
+              "thread CPU %.3f s (%.3f ms/s, %.0fx)\n",
+              (long long)seconds, s, 1e3 * s / double(seconds), double(seconds) / s, c, 1e3 * c / double(seconds),
+              double(seconds) / c);
   EXPECT_EQ(out.rows, cqt.num_frames(int64_t(x.size())));
 }

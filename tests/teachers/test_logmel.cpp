@@ -8,6 +8,7 @@
 
 #include "mert/error.h"
 #include "mert/logmel.h"
+#include "teachers/mel_filterbank.h"
 
 namespace {
 
@@ -203,6 +204,30 @@ TEST(LogMel, GainShiftsByLogOfPowerRatio) {
   // Interior frames of full-band noise: mel energies >> 1e-6, so log shifts by log(16).
   for (int64_t j = 4; j < a.rows - 4; ++j)
     for (int64_t m = 0; m < a.cols; ++m) ASSERT_NEAR(b.at(j, m) - a.at(j, m), std::log(16.0), 1e-3);
+}
+
+// Entries of torchaudio 0.13's float32 melscale_fbanks(1025, 30, 12000, 229, 24000, None, "htk")
+// where it differs from the exact real-number triangle by > 3e-6: we reproduce its float32
+// evaluation, so these must come out identical (the exact values are in the comments).
+TEST(LogMel, FilterbankMatchesTorchaudioFloat32Weights) {
+  const mert::mel::SparseFilterbank fb = mert::mel::htk_mel_filterbank(1025, 24000, 30, 12000, 229);
+  ASSERT_EQ(fb.num_filters(), 229);
+  ASSERT_EQ(fb.num_bins(), 1025);
+  struct Entry { int64_t mel, bin; float torch; };
+  const Entry entries[] = {
+      {61, 75, 0.881437004f},    // exact 0.881432793
+      {77, 104, 0.815647244f},   // exact 0.815644209
+      {89, 130, 0.682814538f},   // exact 0.682810097
+      {150, 346, 0.887492955f},  // exact 0.887479518
+      {156, 380, 0.633449614f},  // exact 0.633438651
+      {192, 620, 0.436988592f},  // exact 0.436998262
+      {204, 730, 0.515051067f},  // exact 0.515064295
+      {220, 912, 0.785009921f},  // exact 0.785003886
+  };
+  for (const Entry& e : entries) EXPECT_EQ(static_cast<float>(fb.weight(e.mel, e.bin)), e.torch) << e.mel << "," << e.bin;
+  // Sparsity: every bin is covered by at most two triangles, so ~2 * 1025 nonzeros.
+  EXPECT_LE(fb.nonzeros(), 2 * 1025);
+  for (int64_t m = 0; m < 229; ++m) EXPECT_GE(fb.length(m), 1) << "empty filter " << m;
 }
 
 TEST(LogMel, DeterministicAcrossObjectsAndCalls) {

@@ -9,6 +9,7 @@
 
 #include "mert/error.h"
 #include "mert/mfcc.h"
+#include "teachers/mel_filterbank.h"
 
 namespace {
 
@@ -200,6 +201,26 @@ TEST(Mfcc, SingleFrameHasZeroDeltasAndNoDeltasOption) {
   ASSERT_EQ(a.rows, b.rows);
   for (int64_t j = 0; j < a.rows; ++j)
     for (int64_t k = 0; k < 13; ++k) EXPECT_EQ(a.at(j, k), b.at(j, k));
+}
+
+// torchaudio.compliance.kaldi.get_mel_banks(23, 1024, 24000, 20, 0, ...) entries (float32).
+TEST(Mfcc, KaldiFilterbankMatchesTorchaudio) {
+  const mert::mel::SparseFilterbank fb = mert::mel::kaldi_mel_filterbank(23, 1024, 24000, 20, 0);
+  ASSERT_EQ(fb.num_filters(), 23);
+  ASSERT_EQ(fb.num_bins(), 513);
+  struct Entry { int64_t mel, bin; double torch; };
+  const Entry entries[] = {{3, 19, 0.88151449},   {9, 71, 0.941534102},  {17, 221, 0.56039238},
+                           {17, 258, 0.289191008}, {20, 377, 0.396016598}, {22, 462, 0.809550047}};
+  for (const Entry& e : entries) EXPECT_NEAR(fb.weight(e.mel, e.bin), e.torch, 5e-6) << e.mel << "," << e.bin;
+  // Supports: filter 0 covers bins 1..9, filter 11 bins 85..115, filter 22 bins 397..511 (the
+  // Nyquist bin 512 never has weight).
+  EXPECT_EQ(fb.first_bin(0), 1);
+  EXPECT_EQ(fb.first_bin(0) + fb.length(0) - 1, 9);
+  EXPECT_EQ(fb.first_bin(11), 85);
+  EXPECT_EQ(fb.first_bin(11) + fb.length(11) - 1, 115);
+  EXPECT_EQ(fb.first_bin(22), 397);
+  EXPECT_EQ(fb.first_bin(22) + fb.length(22) - 1, 511);
+  EXPECT_EQ(fb.weight(22, 512), 0.0);
 }
 
 TEST(Mfcc, Deterministic) {

@@ -171,8 +171,11 @@ def fit_ours(mert_bin, npy, k, algorithm, batch, max_iter, n_init, seed, threads
     return rep
 
 
-def fit_sklearn(x, k, algorithm, batch, max_iter, n_init, seed, tol=1e-4, max_no_improvement=100):
+def fit_sklearn(x, k, algorithm, batch, max_iter, n_init, seed, tol=1e-4, max_no_improvement=100,
+                threads=None):
+    """scikit-learn's fit; threads limits its OpenMP/BLAS pools (None: their defaults)."""
     from sklearn.cluster import KMeans, MiniBatchKMeans
+    from threadpoolctl import threadpool_limits
     if algorithm == "lloyd":
         km = KMeans(n_clusters=k, init="k-means++", n_init=n_init, max_iter=max_iter, tol=tol,
                     algorithm="lloyd", random_state=seed)
@@ -180,19 +183,22 @@ def fit_sklearn(x, k, algorithm, batch, max_iter, n_init, seed, tol=1e-4, max_no
         km = MiniBatchKMeans(n_clusters=k, init="k-means++", max_iter=max_iter, batch_size=batch,
                              tol=0.0, max_no_improvement=max_no_improvement, n_init=n_init,
                              reassignment_ratio=0.0, random_state=seed)
-    t0 = time.perf_counter()
-    km.fit(x)
-    secs = time.perf_counter() - t0
+    with threadpool_limits(limits=threads):
+        t0 = time.perf_counter()
+        km.fit(x)
+        secs = time.perf_counter() - t0
     return {"inertia": float(km.inertia_), "iterations": int(km.n_iter_), "fit_seconds": secs,
             "centroids": km.cluster_centers_, "model": km}
 
 
-# (name, frames generator, k, algorithm, batch, max_iter, n_init)
+# (name, frames generator, k, algorithm, batch, max_iter, n_init, seeds). With fewer clusters
+# than blobs, which blobs merge is a coin toss worth a few % of inertia for either library, so the
+# blob cases compare inertia summed over three seeds; the MFCC-like frames vary much less.
 CASES = [
-    ("blobs-lloyd", lambda: blob_frames(20000, 39, 60, 1), 50, "lloyd", 10000, 100, 1),
-    ("blobs-minibatch", lambda: blob_frames(30000, 39, 120, 2), 100, "minibatch", 2048, 100, 3),
-    ("mfcc-lloyd", lambda: mfcc_frames(40000, 3), 200, "lloyd", 10000, 50, 1),
-    ("mfcc-minibatch", lambda: mfcc_frames(60000, 4), 500, "minibatch", 10000, 100, 3),
+    ("blobs-lloyd", lambda: blob_frames(20000, 39, 60, 1), 50, "lloyd", 10000, 100, 1, (0, 1, 2)),
+    ("blobs-minibatch", lambda: blob_frames(30000, 39, 120, 2), 100, "minibatch", 2048, 100, 3, (0, 1, 2)),
+    ("mfcc-lloyd", lambda: mfcc_frames(40000, 3), 200, "lloyd", 10000, 50, 1, (0,)),
+    ("mfcc-minibatch", lambda: mfcc_frames(60000, 4), 500, "minibatch", 10000, 100, 3, (0,)),
 ]
 QUICK = {"blobs-lloyd", "mfcc-minibatch"}
 
@@ -201,7 +207,6 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="two cases only")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     mert_bin = os.environ.get("MERT_BIN")
     if not mert_bin or not os.path.exists(mert_bin):
@@ -209,22 +214,35 @@ def main():
         return 2
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, gen, k, algo, batch, max_iter, n_init in CASES:
+        for name, gen, k, algo, batch, max_iter, n_init, seeds in CASES:
             if args.quick and name not in QUICK:
                 continue
             x = gen()
             npy = os.path.join(tmp, name + ".npy")
             np.save(npy, x)
-            ours = fit_ours(mert_bin, npy, k, algo, batch, max_iter, n_init, args.seed, args.threads, tmp)
-            ref = fit_sklearn(x, k, algo, batch, max_iter, n_init, args.seed)
-            exact = inertia_f64(x, ours["centroids"])
-            ratio = ours["inertia"] / ref["inertia"]
-            ok = ratio <= TOLERANCE and abs(exact - ours["inertia"]) <= 1e-6 * exact \
-                and ours["centroids"].shape == (k, x.shape[1]) and ours["frames"] == len(x)
+            ours_total = ref_total = 0.0
+            ok = True
+            for seed in seeds:
+                ours = fit_ours(mert_bin, npy, k, algo, batch, max_iter, n_init, seed, args.threads, tmp)
+                # One sklearn thread: its OpenMP spin-waits crawl on a shared, loaded machine.
+                ref = fit_sklearn(x, k, algo, batch, max_iter, n_init, seed, threads=1)
+                exact = inertia_f64(x, ours["centroids"])
+                exact_ok = abs(exact - ours["inertia"]) <= 1e-6 * exact
+                shape_ok = ours["centroids"].shape == (k, x.shape[1]) and ours["frames"] == len(x)
+                ok = ok and exact_ok and shape_ok
+                ours_total += ours["inertia"]
+                ref_total += ref["inertia"]
+                if algo == "minibatch":  # ours: steps; sklearn: passes over the data
+                    its = f"steps {ours['iterations']}/{ref['model'].n_steps_}"
+                else:
+                    its = f"iterations {ours['iterations']}/{ref['iterations']}"
+                print(f"     {name:16s} seed {seed}: inertia ours/sklearn = {ours['inertia'] / ref['inertia']:.4f} "
+                      f"(codebook recomputed: {'ok' if exact_ok else 'MISMATCH %.9f' % (exact / ours['inertia'])}) "
+                      f"{its} fit {ours['fit_seconds']:.2f}s/{ref['fit_seconds']:.2f}s", flush=True)
+            ratio = ours_total / ref_total
+            ok = ok and ratio <= TOLERANCE
             print(f"{'ok  ' if ok else 'FAIL'} {name:16s} {len(x)}x{x.shape[1]} k={k} {algo:9s} "
-                  f"inertia ours/sklearn = {ratio:.4f} (exact recomputed {exact / ours['inertia']:.8f}) "
-                  f"iterations {ours['iterations']}/{ref['iterations']} "
-                  f"fit {ours['fit_seconds']:.2f}s/{ref['fit_seconds']:.2f}s", flush=True)
+                  f"inertia ours/sklearn = {ratio:.4f} (limit {TOLERANCE})", flush=True)
             if not ok:
                 failures.append(name)
     if failures:

@@ -14,8 +14,10 @@ struct KMeansOptions {
   int max_iter = 100;           // Lloyd iterations, or mini-batch epochs-equivalent steps
   int64_t batch_size = 10000;   // mini-batch size
   int max_no_improvement = 100; // mini-batch early stop (steps without smoothed-inertia gain)
-  double tol = 1e-4;            // Lloyd: stop when centroid shift^2 sum < tol * mean variance
-  int n_init = 1;               // best of n_init runs by inertia
+  double tol = 1e-4;            // Lloyd: stop when centroid shift^2 sum <= tol * mean variance
+  int n_init = 1;               // Lloyd: best of n_init runs by inertia. Mini-batch (as sklearn):
+                                // best of n_init k-means++ seedings, by inertia on a validation
+                                // sample, then one mini-batch run
   uint64_t seed = 0;
   int threads = 0;              // 0: all available
 };
@@ -23,7 +25,7 @@ struct KMeansOptions {
 struct KMeansResult {
   FeatureMatrix centroids;      // [clusters, dim]
   double inertia = 0;           // sum of squared distances of the fitted frames to their centroid
-  int iterations = 0;
+  int iterations = 0;           // Lloyd iterations, or mini-batch steps (batches)
 };
 
 KMeansResult kmeans_fit(const FeatureMatrix& frames, const KMeansOptions& opt);

@@ -313,7 +313,7 @@ RunResult minibatch(Pool& pool, const FeatureMatrix& f, const KMeansOptions& opt
   all = CentredRows();
 
   std::vector<double> weight(static_cast<size_t>(k), 0.0);
-  std::vector<float> xb(static_cast<size_t>(batch * dim)), d2(static_cast<size_t>(batch));
+  std::vector<float> xb(static_cast<size_t>(batch * dim));
   idx.resize(static_cast<size_t>(batch));
   Groups groups;
   const int64_t steps = std::max<int64_t>(1, static_cast<int64_t>(opt.max_iter) * n / batch);

@@ -129,16 +129,50 @@ TEST(KMeans, MinibatchRecoversBlobCentres) {
 // Greedy k-means++ alone (one Lloyd step) already lands one seed per well-separated blob.
 TEST(KMeans, KMeansPlusPlusSeedsEveryBlob) {
   const Blobs b = make_blobs(16, 4, 100, 0.5, 3);
-  for (uint64_t seed = 0; seed < 5; ++seed) {
+  with_both_kernels([&] {
+    for (uint64_t seed = 0; seed < 5; ++seed) {
+      KMeansOptions o;
+      o.clusters = 16;
+      o.minibatch = false;
+      o.max_iter = 1;
+      o.seed = seed;
+      const auto r = mert::kmeans_fit(b.frames, o);
+      EXPECT_EQ(r.iterations, 1);
+      expect_recovered(b.centres, r.centroids, 0.3);
+    }
+  });
+  // Many clusters: more than 8 k-means++ candidates per step (two kernel panels).
+  const Blobs many = make_blobs(1200, 3, 3, 0.01, 4);
+  with_both_kernels([&] {
     KMeansOptions o;
-    o.clusters = 16;
+    o.clusters = 1200;
     o.minibatch = false;
     o.max_iter = 1;
-    o.seed = seed;
-    const auto r = mert::kmeans_fit(b.frames, o);
-    EXPECT_EQ(r.iterations, 1);
-    expect_recovered(b.centres, r.centroids, 0.3);
-  }
+    const auto r = mert::kmeans_fit(many.frames, o);
+    expect_recovered(many.centres, r.centroids, 0.1);
+  });
+}
+
+TEST(KMeans, MinibatchStepBudget) {
+  const FeatureMatrix f = random_frames(1000, 5, 8);
+  KMeansOptions o;
+  o.clusters = 10;
+  o.minibatch = true;
+  o.batch_size = 100;
+  o.max_iter = 3;
+  o.max_no_improvement = 1000;
+  auto r = mert::kmeans_fit(f, o);
+  EXPECT_EQ(r.iterations, 3 * 1000 / 100);  // max_iter passes over the frames
+  o.max_iter = 100;
+  o.max_no_improvement = 2;
+  r = mert::kmeans_fit(f, o);
+  EXPECT_GE(r.iterations, 4);  // first batch ignored, then a minimum, then 2 without gain
+  EXPECT_LT(r.iterations, 1000);
+  o.batch_size = 5000;  // larger than the frame set: whole-set batches
+  o.max_iter = 4;
+  r = mert::kmeans_fit(f, o);
+  EXPECT_LE(r.iterations, 4);
+  EXPECT_EQ(r.inertia, mert::kmeans_inertia(r.centroids, f));
 }
 
 TEST(KMeans, InertiaIsExactForFinalCentroids) {
@@ -220,6 +254,9 @@ TEST(KMeans, AssignMatchesDoubleBruteForce) {
 
 TEST(KMeans, TiesGoToLowestIndex) {
   with_both_kernels([&] {
+    std::vector<int32_t> none;
+    FeatureMatrix one(1, 2);
+    mert::kmeans_assign(one, nullptr, 0, none.data());  // no rows: nothing to do
     FeatureMatrix c(4, 2);
     c.data = {0, 1, 1, 0, -1, 0, 1, 0};  // centroids 1 and 3 coincide
     const std::vector<float> x = {0, 0,    // equidistant to all: 0
@@ -233,6 +270,24 @@ TEST(KMeans, TiesGoToLowestIndex) {
     mert::kmeans_assign(c, x.data(), 6, labels.data(), d2.data(), 2);
     EXPECT_EQ(labels, (std::vector<int32_t>{0, 1, 2, 0, 1, 0}));
     EXPECT_EQ(d2, (std::vector<float>{1, 0, 0, 0, 0, 0.5f}));
+  });
+}
+
+// Ties across kernel panels (centroid j and j + 16 share a SIMD lane) and across lanes.
+TEST(KMeans, TiesAcrossPanelsGoToLowestIndex) {
+  with_both_kernels([&] {
+    FeatureMatrix c = random_frames(45, 7, 12);
+    for (int64_t j = 0; j < 16; ++j)
+      for (int64_t d = 0; d < 7; ++d) c.at(j + 16, d) = c.at(j, d);  // 16..31 repeat 0..15
+    for (int64_t d = 0; d < 7; ++d) c.at(40, d) = c.at(3, d);         // another lane, 3rd panel
+    std::vector<float> x;
+    for (int64_t j = 0; j < 45; ++j) x.insert(x.end(), c.row(j), c.row(j) + 7);
+    std::vector<int32_t> labels(45, -1);
+    mert::kmeans_assign(c, x.data(), 45, labels.data(), nullptr, 1);
+    for (int64_t j = 0; j < 45; ++j) {
+      const int64_t want = (j >= 16 && j < 32) ? j - 16 : j == 40 ? 3 : j;
+      EXPECT_EQ(labels[j], want) << "row " << j;
+    }
   });
 }
 

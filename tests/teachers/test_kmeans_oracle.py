@@ -8,7 +8,11 @@ and reassignment_ratio=0, HuBERT's setting, for mini-batch). Our inertia, which 
 the inertia of the written codebook recomputed here in float64, has to be within 2% of
 scikit-learn's: ours <= 1.02 * sklearn's. Exits non-zero on failure.
 
+scikit-learn runs single-threaded here (its OpenMP spin-waits crawl on shared, loaded cores);
+bench/kmeans_vs_sklearn.py compares speed.
+
 Run: MERT_BIN=build/mert /usr/bin/python3 tests/teachers/test_kmeans_oracle.py [--quick]
+Exit status 0 = all cases passed, 1 = a case failed, 2 = setup problem.
 
 The frame generators live here and are shared with bench/kmeans_vs_sklearn.py.
 """
@@ -212,6 +216,12 @@ def main():
     if not mert_bin or not os.path.exists(mert_bin):
         print("MERT_BIN must point to the mert binary", file=sys.stderr)
         return 2
+    try:
+        import sklearn  # noqa: F401
+        import threadpoolctl  # noqa: F401
+    except ImportError as e:
+        print(f"scikit-learn is needed (Debian: python3-sklearn): {e}", file=sys.stderr)
+        return 2
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, gen, k, algo, batch, max_iter, n_init, seeds in CASES:
@@ -224,7 +234,6 @@ def main():
             ok = True
             for seed in seeds:
                 ours = fit_ours(mert_bin, npy, k, algo, batch, max_iter, n_init, seed, args.threads, tmp)
-                # One sklearn thread: its OpenMP spin-waits crawl on a shared, loaded machine.
                 ref = fit_sklearn(x, k, algo, batch, max_iter, n_init, seed, threads=1)
                 exact = inertia_f64(x, ours["centroids"])
                 exact_ok = abs(exact - ours["inertia"]) <= 1e-6 * exact

@@ -1,4 +1,5 @@
 #include "mert/inputs.h"
+#include "mert/manifest.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -38,20 +39,9 @@ void add_directory(const fs::path& dir, std::vector<InputItem>& items) {
 }
 
 void add_manifest(const fs::path& tsv, std::vector<InputItem>& items) {
-  std::ifstream in(tsv);
-  if (!in) throw Error(tsv.string() + ": cannot open manifest");
-  std::string root, line;
-  if (!std::getline(in, root)) throw Error(tsv.string() + ": empty manifest (first line must be the root dir)");
-  int64_t line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0)
-      throw Error(tsv.string() + ":" + std::to_string(line_no) + ": expected 'relpath<TAB>n_samples'");
-    const std::string rel = line.substr(0, tab);
-    items.push_back({(fs::path(root) / rel).string(), without_extension(safe_relative(rel)), ""});
-  }
+  const Manifest m = read_manifest(tsv.string());
+  for (size_t i = 0; i < m.entries.size(); ++i)
+    items.push_back({m.audio_path(i), without_extension(safe_relative(m.entries[i].rel)), ""});
 }
 
 void add_list(const fs::path& list, std::vector<InputItem>& items) {

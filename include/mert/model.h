@@ -36,6 +36,9 @@ class MertModelImpl : public torch::nn::Module {
 
   const ModelConfig& config() const { return cfg_; }
   int64_t num_hidden_states() const { return cfg_.num_hidden_layers + 1; }
+  // The compute dtype: that of the weights (float32, or bfloat16 after set_compute_dtype). The
+  // input is cast to it; hidden states come out in it.
+  at::ScalarType dtype() const { return masked_spec_embed.scalar_type(); }
 
   std::shared_ptr<FeatureEncoderImpl> feature_extractor;
   std::shared_ptr<FeatureProjectionImpl> feature_projection;
@@ -46,6 +49,12 @@ class MertModelImpl : public torch::nn::Module {
   ModelConfig cfg_;
 };
 TORCH_MODULE(MertModel);
+
+// "fp32" or "bf16": converts every weight once (at load), so no per-call casts remain.
+// Normalisation statistics stay in float/double inside the kernels that compute them.
+void set_compute_dtype(MertModelImpl& model, const std::string& dtype);
+at::ScalarType parse_compute_dtype(const std::string& dtype);  // throws mert::Error for others
+std::string compute_dtype_name(at::ScalarType t);
 
 // Names of tensors a checkpoint may carry that inference ignores (pre-training heads etc.).
 bool is_training_only_tensor(const std::string& name);

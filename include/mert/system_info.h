@@ -13,6 +13,11 @@ std::string system_info_line();
 // The BLAS library the process has loaded, e.g. "OpenBLAS (OpenMP)".
 std::string blas_library();
 
+// CPU model name and the ISA extensions that matter for the kernels (avx2 ... amx_int8).
+std::string cpu_model();
+std::string cpu_isa();
+std::string git_commit();
+
 // Project version and git commit this binary was built from.
 std::string build_info();
 

@@ -237,6 +237,7 @@ std::string run_settings_json(const LoadedModel& m, const RunOptions& o) {
   j["normalize"] = !m.preprocessor.do_normalize ? "off" : o.embed.normalize_per_chunk ? "per-chunk" : "per-file";
   j["sample_rate"] = m.config.sample_rate;
   j["dtype"] = "float32";
+  if (m.model->dtype() != torch::kFloat) j["compute_dtype"] = compute_dtype_name(m.model->dtype());  // fp32 runs keep older settings files valid
   return j.dump(2) + "\n";
 }
 

@@ -24,8 +24,10 @@ std::vector<torch::Tensor> EncoderImpl::forward(torch::Tensor x, const torch::Te
     // As HF: zero the padded frames before the positional conv, and give padded keys the
     // dtype's lowest value so they get zero attention weight.
     x = x.masked_fill(frame_mask.logical_not().unsqueeze(-1), 0.0);
-    const double lowest = x.scalar_type() == torch::kHalf ? -65504.0
-                                                           : std::numeric_limits<float>::lowest();
+    // (float's lowest would round to -inf in bfloat16, and a fully masked row would turn NaN.)
+    const double lowest = x.scalar_type() == torch::kHalf       ? -65504.0
+                          : x.scalar_type() == torch::kBFloat16 ? -3.3895313892515355e38
+                                                                : std::numeric_limits<float>::lowest();
     additive_mask = frame_mask.logical_not().to(x.scalar_type()).mul(lowest)
                         .view({x.size(0), 1, 1, x.size(1)});
   }

@@ -18,6 +18,7 @@ MertModelImpl::MertModelImpl(const ModelConfig& cfg) : cfg_(cfg) {
 ModelOutput MertModelImpl::forward(const at::Tensor& wave, const at::Tensor& lengths,
                                    const std::vector<int64_t>& keep_layers) {
   if (wave.dim() != 2) throw Error("model input must be [batch, samples]");
+  if (wave.scalar_type() != dtype()) return forward(wave.to(dtype()), lengths, keep_layers);
   const int64_t B = wave.size(0), S = wave.size(1);
   const int64_t L = cfg_.num_hidden_layers;
   std::vector<bool> keep;
@@ -59,6 +60,22 @@ ModelOutput MertModelImpl::forward(const at::Tensor& wave, const at::Tensor& len
       if (h.defined()) h = h.masked_fill(pad, 0.0);
   }
   return out;
+}
+
+at::ScalarType parse_compute_dtype(const std::string& dtype) {
+  if (dtype == "fp32" || dtype == "float32") return torch::kFloat;
+  if (dtype == "bf16" || dtype == "bfloat16") return torch::kBFloat16;
+  throw Error("unknown compute dtype '" + dtype + "' (expected fp32 or bf16)");
+}
+
+std::string compute_dtype_name(at::ScalarType t) {
+  if (t == torch::kFloat) return "fp32";
+  if (t == torch::kBFloat16) return "bf16";
+  return c10::toString(t);
+}
+
+void set_compute_dtype(MertModelImpl& model, const std::string& dtype) {
+  model.to(parse_compute_dtype(dtype));
 }
 
 }  // namespace mert

@@ -11,21 +11,35 @@
 
 namespace mert {
 namespace {
-
-std::string cpu_model_and_isa() {
+void read_cpuinfo(std::string& model, std::string& flags) {
   std::ifstream in("/proc/cpuinfo");
-  std::string line, model, flags;
+  std::string line;
   while (std::getline(in, line)) {
     if (model.empty() && line.rfind("model name", 0) == 0) model = line.substr(line.find(':') + 2);
     if (flags.empty() && line.rfind("flags", 0) == 0) flags = " " + line.substr(line.find(':') + 1) + " ";
     if (!model.empty() && !flags.empty()) break;
   }
-  std::string isa;
-  for (const char* f : {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"})
-    if (flags.find(std::string(" ") + f + " ") != std::string::npos) isa += (isa.empty() ? "" : " ") + std::string(f);
-  return (model.empty() ? "unknown CPU" : model) + " | ISA: " + (isa.empty() ? "baseline" : isa);
+}
+}  // namespace
+
+std::string cpu_model() {
+  std::string model, flags;
+  read_cpuinfo(model, flags);
+  return model.empty() ? "unknown CPU" : model;
 }
 
+std::string cpu_isa() {
+  std::string model, flags, isa;
+  read_cpuinfo(model, flags);
+  for (const char* f : {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"})
+    if (flags.find(std::string(" ") + f + " ") != std::string::npos) isa += (isa.empty() ? "" : " ") + std::string(f);
+  return isa.empty() ? "baseline" : isa;
+}
+
+std::string git_commit() { return MERT_GIT_COMMIT; }
+
+namespace {
+std::string cpu_model_and_isa() { return cpu_model() + " | ISA: " + cpu_isa(); }
 }  // namespace
 
 std::string blas_library() {

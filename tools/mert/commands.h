@@ -11,5 +11,6 @@ int cmd_gen_audio(int argc, char** argv);
 int cmd_synth(int, char**);
 int cmd_features(int argc, char** argv);
 int cmd_label(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
 
 }  // namespace mert::cli

@@ -24,6 +24,7 @@ void print_usage() {
                "  gen-audio  write a generated musical test clip (WAV)\n"
                "  synth      render a labelled synthetic MIR dataset with FluidSynth (pitch, key, beat, ...)\n"
                "  features   teacher features per file: CQT, MFCC, log-mel, chroma (.npy)\n"
+               "  bench      inference speed sweeps (threads, clip length, dtype, batch) with quality vs fp32\n"
                "  label      k-means teacher labels: 'label fit' codebooks, 'label apply' fairseq label files\n\n"
                "Run 'mert <command> --help' for the options of a command.\n";
 }
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     if (cmd == "synth") return mert::cli::cmd_synth(argc - 2, argv + 2);
     if (cmd == "features") return mert::cli::cmd_features(argc - 2, argv + 2);
     if (cmd == "label") return mert::cli::cmd_label(argc - 2, argv + 2);
+    if (cmd == "bench") return mert::cli::cmd_bench(argc - 2, argv + 2);
     std::cerr << "mert: error: unknown command '" << cmd << "' (run 'mert --help')\n";
     return 2;
   } catch (const mert::Error& e) {

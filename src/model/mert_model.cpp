@@ -1,5 +1,9 @@
 #include "mert/model.h"
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
 #include "mert/error.h"
 #include "model/encoder.h"
 #include "model/feature_extractor.h"
@@ -40,7 +44,17 @@ ModelOutput MertModelImpl::forward(const at::Tensor& wave, const at::Tensor& len
   const bool padded = sample_lengths.max().item<int64_t>() != min_len || sample_lengths.max().item<int64_t>() != S;
   at::Tensor dev_lengths = padded ? sample_lengths.to(wave.device()) : at::Tensor();
 
+  // MERT_STAGE_TIMES=1 prints where a forward pass spends its time (used to tune the fast path).
+  static const bool stage_times = std::getenv("MERT_STAGE_TIMES") != nullptr;
+  auto t0 = std::chrono::steady_clock::now();
+  auto lap = [&](const char* what) {
+    if (!stage_times) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "stage %-18s %8.2f ms\n", what, std::chrono::duration<double, std::milli>(now - t0).count());
+    t0 = now;
+  };
   auto feats = feature_extractor->forward(wave, dev_lengths).transpose(1, 2);  // [B,T,C]
+  lap("conv front end");
   const int64_t T = feats.size(1);
   auto frame_lengths = sample_lengths.clone();
   for (int64_t b = 0; b < B; ++b)
@@ -51,8 +65,10 @@ ModelOutput MertModelImpl::forward(const at::Tensor& wave, const at::Tensor& len
                      .unsqueeze(0) < frame_lengths.to(wave.device()).unsqueeze(1);
 
   auto x = feature_projection->forward(feats);
+  lap("feature projection");
   ModelOutput out;
   out.hidden_states = encoder->forward(x, frame_mask, keep);
+  lap("encoder");
   out.frame_lengths = frame_lengths;
   if (padded) {
     auto pad = frame_mask.logical_not().unsqueeze(-1);

@@ -7,6 +7,9 @@
 
 namespace mert {
 
+// Output length of a stack of valid (unpadded) 1-D convolutions for `len` input samples.
+int64_t conv_output_length(const std::vector<int64_t>& kernels, const std::vector<int64_t>& strides, int64_t len);
+
 struct ModelConfig {
   // conv feature extractor
   std::vector<int64_t> conv_dim{512, 512, 512, 512, 512, 512, 512};

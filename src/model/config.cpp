@@ -162,13 +162,15 @@ int64_t ModelConfig::receptive_field() const {
   return r;
 }
 
-int64_t ModelConfig::frames_for_samples(int64_t len) const {
-  for (int64_t i = 0; i < num_conv_layers(); ++i) {
-    if (len < conv_kernel[i]) return 0;
-    len = (len - conv_kernel[i]) / conv_stride[i] + 1;
+int64_t conv_output_length(const std::vector<int64_t>& kernels, const std::vector<int64_t>& strides, int64_t len) {
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    if (len < kernels[i]) return 0;
+    len = (len - kernels[i]) / strides[i] + 1;
   }
   return len;
 }
+
+int64_t ModelConfig::frames_for_samples(int64_t len) const { return conv_output_length(conv_kernel, conv_stride, len); }
 
 std::string ModelConfig::to_string() const {
   std::ostringstream os;

@@ -136,7 +136,6 @@ LabelApplyStats apply_codebook(const Codebook& cb, const std::string& codebook_p
   fs::create_directories(o.label_dir, ec);
   if (ec || !fs::is_directory(o.label_dir)) throw Error("cannot create label dir '" + o.label_dir + "'");
   const std::string split = m.split();
-  const std::string stem = split + "." + (o.combine || C == 1 ? o.name : o.name + "*");
   const std::string parts_dir = (fs::path(o.label_dir) / ".mert-parts" / (split + "." + o.name)).string();
   fs::create_directories(parts_dir, ec);
   if (ec) throw Error("cannot create '" + parts_dir + "'");
@@ -152,7 +151,7 @@ LabelApplyStats apply_codebook(const Codebook& cb, const std::string& codebook_p
   settings["conv_kernel"] = o.grid.conv_kernel;
   settings["conv_stride"] = o.grid.conv_stride;
   io::check_and_record_settings((fs::path(parts_dir) / "settings.json").string(), settings.dump(2) + "\n",
-                                o.overwrite, {"codebook"}, o.label_dir + " (" + stem + ")");
+                                o.overwrite, {"codebook"}, o.label_dir + " (" + split + "." + o.name + ")");
 
   std::vector<std::string> finals;
   for (const auto& n : names) finals.push_back((fs::path(o.label_dir) / (split + "." + n)).string());

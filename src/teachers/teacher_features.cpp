@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "mert/config.h"
 #include "mert/error.h"
 
 namespace mert {
@@ -61,13 +62,7 @@ std::string TeacherParams::to_json() const {
   return j.dump();
 }
 
-int64_t ModelGrid::frames(int64_t len) const {
-  for (size_t i = 0; i < conv_kernel.size(); ++i) {
-    if (len < conv_kernel[i]) return 0;
-    len = (len - conv_kernel[i]) / conv_stride[i] + 1;
-  }
-  return len;
-}
+int64_t ModelGrid::frames(int64_t len) const { return conv_output_length(conv_kernel, conv_stride, len); }
 
 namespace {
 using Json = nlohmann::json;

@@ -129,4 +129,18 @@ std::string Args::help() const {
   return os.str();
 }
 
+std::vector<std::string> split_commas(const std::string& s, const std::string& what) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    const size_t comma = s.find(',', pos);
+    std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    if (!item.empty()) out.push_back(std::move(item));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (out.empty()) throw Error(what + ": empty list '" + s + "'");
+  return out;
+}
+
 }  // namespace mert::cli

@@ -7,6 +7,10 @@
 
 namespace mert::cli {
 
+// "a,b,c" -> {"a", "b", "c"}; empty items are dropped. Throws mert::Error naming `what` when
+// nothing is left.
+std::vector<std::string> split_commas(const std::string& s, const std::string& what);
+
 class Args {
  public:
   Args(std::string command, std::string usage, std::string description);

@@ -28,15 +28,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string x; std::getline(ss, x, ',');)
-    if (!x.empty()) out.push_back(x);
-  if (out.empty()) throw Error("empty list '" + s + "'");
-  return out;
-}
-
 struct Config {
   int threads;
   double sec;
@@ -260,12 +251,17 @@ int cmd_bench(int argc, char** argv) {
   if (format != "md" && format != "csv" && format != "json") throw Error("--format must be md, csv or json");
 
   std::vector<Config> configs;
-  for (const auto& d : split_list(args.get("dtype"))) {
+  for (const auto& d : split_commas(args.get("dtype"), "--dtype")) {
     parse_compute_dtype(d);
-    for (const auto& t : split_list(args.get("threads")))
-      for (const auto& s : split_list(args.get("sec")))
-        for (const auto& b : split_list(args.get("batch"))) {
-          Config c{std::stoi(t), std::stod(s), d, std::stoi(b)};
+    for (const auto& t : split_commas(args.get("threads"), "--threads"))
+      for (const auto& s : split_commas(args.get("sec"), "--sec"))
+        for (const auto& b : split_commas(args.get("batch"), "--batch")) {
+          Config c{};
+          try {
+            c = Config{std::stoi(t), std::stod(s), d, std::stoi(b)};
+          } catch (const std::logic_error&) {
+            throw Error("--threads, --sec and --batch take numbers, got '" + t + "', '" + s + "', '" + b + "'");
+          }
           if (c.threads < 1 || c.sec < 0.1 || c.batch < 1) throw Error("threads, batch >= 1 and sec >= 0.1 required");
           configs.push_back(c);
         }

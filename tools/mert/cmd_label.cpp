@@ -23,10 +23,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 std::vector<int64_t> parse_clusters(const std::string& s, size_t n_features) {
   std::vector<int64_t> out;
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    const size_t comma = s.find(',', pos);
-    const std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+  for (const auto& item : split_commas(s, "--clusters")) {
     size_t used = 0;
     int64_t k = 0;
     try {
@@ -36,8 +33,6 @@ std::vector<int64_t> parse_clusters(const std::string& s, size_t n_features) {
     }
     if (used == 0 || used != item.size()) throw Error("--clusters: '" + item + "' is not an integer");
     out.push_back(k);
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
   }
   if (out.size() == 1 && n_features > 1) out.resize(n_features, out[0]);
   return out;
@@ -187,7 +182,6 @@ int label_apply(int argc, char** argv) {
   const Codebook cb = load_codebook(cb_path);
 
   int64_t failed = 0;
-  bool all_complete = true;
   for (const auto& tsv : args.positionals()) {
     const Manifest m = read_manifest(tsv);
     std::cerr << "label apply: " << m.split() << " (" << m.entries.size() << " entries) with " << cb.feature_spec()
@@ -197,7 +191,6 @@ int label_apply(int argc, char** argv) {
     const LabelApplyStats st = apply_codebook(cb, cb_path, m, o, progress);
     progress.finish();
     failed += st.failed;
-    all_complete = all_complete && st.complete;
     std::string outs;
     for (const auto& f : st.outputs) outs += (outs.empty() ? "" : ", ") + f;
     std::fprintf(stderr, "%s: %lld computed, %lld already done, %lld failed | %.2f h audio in %.1f s | %s\n",
@@ -207,7 +200,6 @@ int label_apply(int argc, char** argv) {
                              : st.failed ? "label files not written: fix the failed files (failures.tsv) and rerun"
                                          : "waiting for the other shards' blocks; the last shard to finish writes the label files");
   }
-  (void)all_complete;
   return failed ? 1 : 0;
 }
 

@@ -56,15 +56,7 @@ int jobs_from(const Args& args) {
 
 InputOptions input_options_from(const Args& args) {
   InputOptions io;
-  if (args.flag_set("list")) {
-    const std::string s = args.get("list");
-    for (size_t pos = 0; pos <= s.size();) {
-      const size_t comma = s.find(',', pos);
-      io.list_files.push_back(s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-  }
+  if (args.flag_set("list")) io.list_files = split_commas(args.get("list"), "--list");
   return io;
 }
 

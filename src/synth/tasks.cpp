@@ -307,9 +307,9 @@ class Generator {
       const double bpm1 = rng.chance(0.2) ? bpm * rng.uniform(0.95, 1.05) : bpm;
       make_timeline(p, sec_, bpm, bpm1, bpb);
       make_progression(rng, p, style == 3 ? Harmony::Varied : (rng.chance(0.5) ? Harmony::Pop : Harmony::Cadential));
-      auto lead = [&](std::vector<int> pool) {
-        int prog = rng.pick(pool);
-        if (!has(0, prog)) prog = pick_program(rng, "lead", has);
+      auto lead = [&](std::vector<int> pool) {  // empty pool: any lead instrument
+        int prog = pool.empty() ? -1 : rng.pick(pool);
+        if (prog < 0 || !has(0, prog)) prog = pick_program(rng, "lead", has);
         add_melody(rng, p, 0, prog, lead_centre(prog), rng.chance(0.5));
       };
       switch (style) {

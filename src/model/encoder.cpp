@@ -1,5 +1,7 @@
 #include "model/encoder.h"
 
+#include "model/layer_norm.h"
+
 #include <limits>
 
 namespace mert {
@@ -32,7 +34,7 @@ std::vector<torch::Tensor> EncoderImpl::forward(torch::Tensor x, const torch::Te
                         .view({x.size(0), 1, 1, x.size(1)});
   }
   x = x + pos_conv_embed->forward(x);
-  if (!pre_ln_) x = layer_norm->forward(x);
+  if (!pre_ln_) x = layer_norm_in_param_dtype(layer_norm, x);
   if (is_training() && hidden_dropout_ > 0) x = torch::dropout(x, hidden_dropout_, true);
 
   // Skip the tail of the stack when no later state is wanted.
@@ -49,7 +51,7 @@ std::vector<torch::Tensor> EncoderImpl::forward(torch::Tensor x, const torch::Te
     x = layers[i]->as<EncoderLayerImpl>()->forward(x, additive_mask);
   }
   if (last_needed == L) {
-    if (pre_ln_) x = layer_norm->forward(x);
+    if (pre_ln_) x = layer_norm_in_param_dtype(layer_norm, x);
     if (want(L)) hidden[L] = x;
   }
   return hidden;

@@ -1,5 +1,9 @@
 #include "model/encoder_layer.h"
 
+#include "model/layer_norm.h"
+
+#include "model/gelu.h"
+
 #include <torch/nn/functional/activation.h>
 
 #include <cmath>
@@ -13,7 +17,7 @@ FeedForwardImpl::FeedForwardImpl(int64_t hidden, int64_t inner, double act_dropo
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  auto h = torch::nn::functional::gelu(intermediate_dense->forward(x));
+  auto h = gelu_with_safe_backward(intermediate_dense->forward(x));
   if (is_training() && activation_dropout > 0) h = torch::dropout(h, activation_dropout, true);
   h = output_dense->forward(h);
   if (is_training() && hidden_dropout > 0) h = torch::dropout(h, hidden_dropout, true);
@@ -38,13 +42,13 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
     return (is_training() && hidden_dropout_ > 0) ? torch::dropout(t, hidden_dropout_, true) : t;
   };
   if (pre_ln_) {
-    auto h = x + drop(attention->forward(layer_norm->forward(x), additive_mask));
-    return h + feed_forward->forward(final_layer_norm->forward(h));
+    auto h = x + drop(attention->forward(layer_norm_in_param_dtype(layer_norm, x), additive_mask));
+    return h + feed_forward->forward(layer_norm_in_param_dtype(final_layer_norm, h));
   }
   auto attn = drop(attention->forward(x, additive_mask));
-  auto h = layer_norm->forward(residual_alpha_ == 1.0 ? x + attn : x * residual_alpha_ + attn);
+  auto h = layer_norm_in_param_dtype(layer_norm, residual_alpha_ == 1.0 ? x + attn : x * residual_alpha_ + attn);
   auto ff = feed_forward->forward(h);
-  return final_layer_norm->forward(residual_alpha_ == 1.0 ? h + ff : h * residual_alpha_ + ff);
+  return layer_norm_in_param_dtype(final_layer_norm, residual_alpha_ == 1.0 ? h + ff : h * residual_alpha_ + ff);
 }
 
 }  // namespace mert

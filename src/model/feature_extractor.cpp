@@ -1,5 +1,7 @@
 #include "model/feature_extractor.h"
 
+#include "model/gelu.h"
+
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/normalization.h>
 #include <ATen/core/grad_mode.h>
@@ -40,7 +42,9 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
       auto scale = torch::rsqrt(var + eps) * norm_weight.view({1, -1, 1});
       y.sub_(mean).mul_(scale).add_(norm_bias.view({1, -1, 1}));
     } else if (all_full) {
-      y = torch::group_norm(y, y.size(1), norm_weight, norm_bias, eps);
+      // In the weights' dtype: under bf16 autocast the conv output is bf16 while the norm's
+      // parameters stay float32 (fairseq's Fp32GroupNorm likewise normalises in float32).
+      y = torch::group_norm(y.to(norm_weight.scalar_type()), y.size(1), norm_weight, norm_bias, eps);
     } else {
       auto mask = (torch::arange(T, out_lengths.options()).unsqueeze(0) < out_lengths.unsqueeze(1))
                       .to(y.scalar_type()).unsqueeze(1);  // [B,1,T]
@@ -55,7 +59,7 @@ torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x, const torch::Tensor
   // Exact (erf) GELU; in place when no gradient is needed, since the first layer's activations
   // are the largest tensors of the whole model (512 x S/5 floats).
   if (!at::GradMode::is_enabled()) return at::gelu_(y);
-  return F::gelu(y);
+  return gelu_with_safe_backward(y);
 }
 
 FeatureEncoderImpl::FeatureEncoderImpl(const ModelConfig& cfg) : cfg_(cfg) {

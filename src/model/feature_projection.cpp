@@ -1,5 +1,7 @@
 #include "model/feature_projection.h"
 
+#include "model/layer_norm.h"
+
 namespace mert {
 
 FeatureProjectionImpl::FeatureProjectionImpl(const ModelConfig& cfg) : dropout(cfg.feat_proj_dropout) {
@@ -11,7 +13,7 @@ FeatureProjectionImpl::FeatureProjectionImpl(const ModelConfig& cfg) : dropout(c
 }
 
 torch::Tensor FeatureProjectionImpl::forward(const torch::Tensor& x) {
-  auto h = projection->forward(layer_norm ? layer_norm->forward(x) : x);
+  auto h = projection->forward(layer_norm ? layer_norm_in_param_dtype(layer_norm, x) : x);
   if (is_training() && dropout > 0) h = torch::dropout(h, dropout, true);
   return h;
 }

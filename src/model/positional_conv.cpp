@@ -1,5 +1,7 @@
 #include "model/positional_conv.h"
 
+#include "model/gelu.h"
+
 #include <torch/nn/functional/activation.h>
 
 namespace mert {
@@ -28,7 +30,7 @@ torch::Tensor PositionalConvEmbeddingImpl::forward(const torch::Tensor& x) {
                          /*padding=*/conv->kernel / 2, /*dilation=*/1, conv->groups);
   // An even kernel with symmetric padding yields T+1 frames; HF's "same pad" drops the last.
   if (y.size(2) > T) y = y.narrow(2, 0, T);
-  return torch::nn::functional::gelu(y).transpose(1, 2);
+  return gelu_with_safe_backward(y).transpose(1, 2);
 }
 
 }  // namespace mert

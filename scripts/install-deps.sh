@@ -13,6 +13,7 @@ BUILD_PKGS=(
   libsoxr-dev           # resampling to the model's rate (very high quality)
   libgtest-dev          # unit tests
   libfftw3-dev          # FFTs for the teachers (CQT, log-mel, MFCC)
+  libgloo-dev           # headers for libtorch's c10d ProcessGroupGloo (multi-process pre-training)
   libfluidsynth-dev fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small  # mert synth (offline benchmark)
 )
 TEST_PKGS=(

@@ -23,6 +23,11 @@ struct ModelOutput {
   at::Tensor frame_lengths;  // [B] int64: valid frames per item
 };
 
+struct PretrainForward {
+  at::Tensor hidden;        // [B, T, H]: the encoder's final output
+  at::Tensor features_pen;  // scalar float32: mean of the squared conv features (fairseq features_pen)
+};
+
 class MertModelImpl : public torch::nn::Module {
  public:
   explicit MertModelImpl(const ModelConfig& cfg);
@@ -33,6 +38,12 @@ class MertModelImpl : public torch::nn::Module {
   // front end's receptive field.
   ModelOutput forward(const at::Tensor& wave, const at::Tensor& lengths = {},
                       const std::vector<int64_t>& keep_layers = {});
+
+  // The pre-training pass over a batch of equal-length crops (no padding): the conv front end,
+  // whose gradient is scaled by feature_grad_mult (0 freezes it, as fairseq's no_grad branch),
+  // the feature penalty, the projection, then frames where mask [B, T] (bool) is true replaced by
+  // masked_spec_embed, then the encoder. Dropout and LayerDrop apply when is_training().
+  PretrainForward forward_pretrain(const at::Tensor& wave, const at::Tensor& mask, double feature_grad_mult);
 
   const ModelConfig& config() const { return cfg_; }
   int64_t num_hidden_states() const { return cfg_.num_hidden_layers + 1; }

@@ -78,6 +78,37 @@ ModelOutput MertModelImpl::forward(const at::Tensor& wave, const at::Tensor& len
   return out;
 }
 
+PretrainForward MertModelImpl::forward_pretrain(const at::Tensor& wave, const at::Tensor& mask,
+                                                double feature_grad_mult) {
+  if (wave.dim() != 2) throw Error("model input must be [batch, samples]");
+  if (wave.size(1) < cfg_.receptive_field())
+    throw Error("crops of " + std::to_string(wave.size(1)) + " samples are shorter than the model's receptive field (" +
+                std::to_string(cfg_.receptive_field()) + " samples)");
+  at::Tensor feats;
+  if (feature_grad_mult > 0) {
+    feats = feature_extractor->forward(wave.to(dtype()), {});
+    // fairseq's GradMultiply: identity forward, gradient scaled on the way back.
+    if (feature_grad_mult != 1.0 && feats.requires_grad())
+      feats.register_hook([feature_grad_mult](at::Tensor g) { return g * feature_grad_mult; });
+  } else {
+    torch::NoGradGuard frozen;
+    feats = feature_extractor->forward(wave.to(dtype()), {});
+  }
+  PretrainForward out;
+  out.features_pen = feats.to(torch::kFloat).pow(2).mean();
+  auto x = feature_projection->forward(feats.transpose(1, 2));  // [B,T,H]
+  if (mask.defined()) {
+    if (mask.dim() != 2 || mask.size(0) != x.size(0) || mask.size(1) != x.size(1))
+      throw Error("mask must be [batch, frames] = [" + std::to_string(x.size(0)) + ", " + std::to_string(x.size(1)) + "]");
+    x = torch::where(mask.to(x.device()).unsqueeze(-1), masked_spec_embed.to(x.scalar_type()), x);
+  }
+  const int64_t L = cfg_.num_hidden_layers;
+  std::vector<bool> keep(L + 1, false);
+  keep[L] = true;
+  out.hidden = encoder->forward(x, {}, keep)[L];
+  return out;
+}
+
 at::ScalarType parse_compute_dtype(const std::string& dtype) {
   if (dtype == "fp32" || dtype == "float32") return torch::kFloat;
   if (dtype == "bf16" || dtype == "bfloat16") return torch::kBFloat16;

@@ -161,6 +161,18 @@ void init_weights(MertModelImpl& model, uint64_t seed) {
   auto* g = params.find("encoder.pos_conv_embed.conv.weight_g");
   auto* vv = params.find("encoder.pos_conv_embed.conv.weight_v");
   if (g && vv) g->copy_(vv->pow(2).sum(at::IntArrayRef{0, 1}, true).sqrt());
+  // DeepNorm (post-LN only) scales down the value/output projections and the FFN at init by
+  // beta = (8N)^(1/4), N = number of layers.
+  if (model.config().deepnorm) {
+    const double beta = std::pow(8.0 * model.config().num_hidden_layers, 0.25);
+    for (auto& item : params) {
+      const auto& name = item.key();
+      if (name.find("encoder.layers.") != 0) continue;
+      for (const char* part : {".attention.v_proj.", ".attention.out_proj.", ".feed_forward.intermediate_dense.",
+                               ".feed_forward.output_dense."})
+        if (name.find(part) != std::string::npos) item.value().div_(beta);
+    }
+  }
 }
 
 int64_t count_parameters(MertModelImpl& model, bool include_training_only) {

@@ -12,5 +12,7 @@ int cmd_synth(int, char**);
 int cmd_features(int argc, char** argv);
 int cmd_label(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_pretrain(int argc, char** argv);
+int cmd_export(int argc, char** argv);
 
 }  // namespace mert::cli

@@ -25,7 +25,9 @@ void print_usage() {
                "  synth      render a labelled synthetic MIR dataset with FluidSynth (pitch, key, beat, ...)\n"
                "  features   teacher features per file: CQT, MFCC, log-mel, chroma (.npy)\n"
                "  bench      inference speed sweeps (threads, clip length, dtype, batch) with quality vs fp32\n"
-               "  label      k-means teacher labels: 'label fit' codebooks, 'label apply' fairseq label files\n\n"
+               "  label      k-means teacher labels: 'label fit' codebooks, 'label apply' fairseq label files\n"
+               "  pretrain   pre-train with the MERT objective (resumable, one or many processes)\n"
+               "  export     a pre-training run's checkpoint -> a model dir 'embed' loads\n\n"
                "Run 'mert <command> --help' for the options of a command.\n";
 }
 
@@ -55,6 +57,8 @@ int main(int argc, char** argv) {
     if (cmd == "features") return mert::cli::cmd_features(argc - 2, argv + 2);
     if (cmd == "label") return mert::cli::cmd_label(argc - 2, argv + 2);
     if (cmd == "bench") return mert::cli::cmd_bench(argc - 2, argv + 2);
+    if (cmd == "pretrain") return mert::cli::cmd_pretrain(argc - 2, argv + 2);
+    if (cmd == "export") return mert::cli::cmd_export(argc - 2, argv + 2);
     std::cerr << "mert: error: unknown command '" << cmd << "' (run 'mert --help')\n";
     return 2;
   } catch (const mert::Error& e) {

@@ -1,0 +1,74 @@
+#include "train/checkpoint.h"
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "mert/error.h"
+
+namespace mert::train {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+const char* kStateKey = "mert_pretrain_state";
+const char* kGroups[] = {"model/", "heads/", "optimizer/"};
+}  // namespace
+
+std::string checkpoint_path(const std::string& run_dir) {
+  return (fs::path(run_dir) / "checkpoints" / "last.safetensors").string();
+}
+
+void save_checkpoint(const std::string& path, const CheckpointState& s) {
+  TensorMap all;
+  const TensorMap* groups[] = {&s.model, &s.heads, &s.optimizer};
+  for (int g = 0; g < 3; ++g)
+    for (const auto& [name, t] : *groups[g]) all[kGroups[g] + name] = t.detach().contiguous();
+  json meta;
+  meta["update"] = s.update;
+  meta["skipped_updates"] = s.skipped_updates;
+  meta["audio_seconds"] = s.audio_seconds;
+  meta["world_size"] = s.world_size;
+  meta["threads"] = s.threads;
+  meta["label_names"] = s.label_names;
+  meta["vocab_sizes"] = s.vocab_sizes;
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  write_safetensors(path, all, {{kStateKey, meta.dump()}, {"config", s.config_json}});
+}
+
+CheckpointState load_checkpoint(const std::string& path) {
+  if (!fs::exists(path)) throw Error("no checkpoint at " + path + " (nothing to resume)");
+  const auto meta = read_safetensors_metadata(path);
+  auto it = meta.find(kStateKey);
+  if (it == meta.end() || !meta.count("config"))
+    throw Error(path + ": not a mert pre-training checkpoint (no training state in its metadata)");
+  CheckpointState s;
+  try {
+    const json m = json::parse(it->second);
+    s.update = m.at("update").get<int64_t>();
+    s.skipped_updates = m.at("skipped_updates").get<int64_t>();
+    s.audio_seconds = m.at("audio_seconds").get<double>();
+    s.world_size = m.at("world_size").get<int>();
+    s.threads = m.at("threads").get<int>();
+    s.label_names = m.at("label_names").get<std::vector<std::string>>();
+    s.vocab_sizes = m.at("vocab_sizes").get<std::vector<int64_t>>();
+  } catch (const json::exception& e) {
+    throw Error(path + ": damaged training state in the metadata (" + e.what() + ")");
+  }
+  s.config_json = meta.at("config");
+  TensorMap* groups[] = {&s.model, &s.heads, &s.optimizer};
+  for (auto& [name, t] : read_safetensors(path)) {
+    bool placed = false;
+    for (int g = 0; g < 3 && !placed; ++g)
+      if (name.rfind(kGroups[g], 0) == 0) {
+        (*groups[g])[name.substr(std::string(kGroups[g]).size())] = t;
+        placed = true;
+      }
+    if (!placed) throw Error(path + ": unexpected tensor '" + name + "'");
+  }
+  return s;
+}
+
+}  // namespace mert::train

@@ -1,0 +1,166 @@
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "args.h"
+#include "commands.h"
+#include "mert/error.h"
+#include "mert/pretrain.h"
+#include "train/distributed.h"
+
+namespace mert::cli {
+
+namespace {
+
+std::string read_file(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) throw Error(std::string("cannot read ") + what + " " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Every key that `--key value` may override, with the tiny preset's values as examples.
+std::string settings_help() {
+  const auto j = nlohmann::json::parse(PretrainConfig::preset_named("tiny").to_json_string());
+  std::string out = "\nEvery setting of the resolved config can be overridden as --key value (or --key=value;\n"
+                    "dashes or underscores). Training settings:\n ";
+  size_t col = 1;
+  auto add = [&](const std::string& k) {
+    if (col + k.size() + 1 > 96) out += "\n ", col = 1;
+    out += " " + k;
+    col += k.size() + 1;
+  };
+  for (auto it = j["train"].begin(); it != j["train"].end(); ++it) add(it.key());
+  out += "\nModel settings (config.json names):\n ";
+  col = 1;
+  for (auto it = j["model"].begin(); it != j["model"].end(); ++it)
+    if (it.key() != "architectures" && it.key() != "model_type" && it.key() != "torch_dtype") add(it.key());
+  return out + "\nSee docs/PRETRAIN.md for what each one means.\n";
+}
+
+}  // namespace
+
+int cmd_pretrain(int argc, char** argv) {
+  Args args("pretrain",
+            "--manifest <dir> --labels <dir> --label-names km0[,km1] --out <run dir> [--preset NAME] [options]",
+            "Pre-trains a MERT model with the MERT objective: masked prediction of teacher labels\n"
+            "(k-means labels from 'mert label apply'), CQT reconstruction, in-batch noise mixup.\n"
+            "The run dir gets config.json (the resolved settings), log.jsonl and checkpoints/; --resume\n"
+            "continues a run so that it ends bitwise identical to an uninterrupted one (same threads).\n"
+            "Several processes: --nproc N here, or launch one process per worker with torchrun-style\n"
+            "variables RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun, SLURM, mpirun).\n"
+            "Presets: " + PretrainConfig::preset_names() + ".");
+  args.option("preset", "p", "settings preset", "tiny");
+  args.option("config", "c", "a JSON file of settings ({\"model\": {...}, \"train\": {...}}) applied over the preset");
+  args.option("manifest", "m", "dir with train.tsv (and valid.tsv for held-out accuracy) (required)");
+  args.option("labels", "l", "dir with <split>.<name> label files and dict.<name>.txt (required)");
+  args.option("label-names", "n", "label streams to predict, comma-separated (required)", "km0");
+  args.option("out", "o", "run dir (required)");
+  args.option("steps", "s", "updates to train for (the schedule's end); same as --max-steps");
+  args.option("threads", "t", "compute threads per worker (default: cores / workers)");
+  args.option("nproc", "", "local worker processes (data parallel over Gloo)", "1");
+  args.option("dist-timeout", "", "seconds a worker waits for its peers before failing", "300");
+  args.flag("resume", "continue the run in --out from its last checkpoint");
+
+  // Pull out `--<setting> value` overrides before the declared options are parsed.
+  static const std::set<std::string> declared{"preset", "config", "manifest", "labels", "label-names", "out", "steps",
+                                              "threads", "nproc", "dist-timeout", "resume", "help"};
+  std::vector<char*> rest;
+  std::vector<std::pair<std::string, std::string>> overrides;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) == 0 && a.size() > 2) {
+      std::string name = a.substr(2), value;
+      const auto eq = name.find('=');
+      const bool inline_value = eq != std::string::npos;
+      if (inline_value) value = name.substr(eq + 1), name = name.substr(0, eq);
+      std::string key = name;
+      for (auto& ch : key) if (ch == '-') ch = '_';
+      if (!declared.count(name) && PretrainConfig::is_key(key)) {
+        if (!inline_value) {
+          if (i + 1 >= argc) throw Error("--" + name + " needs a value");
+          value = argv[++i];
+        }
+        overrides.emplace_back(key, value);
+        continue;
+      }
+    }
+    rest.push_back(argv[i]);
+  }
+  const std::string help_tail = settings_help();
+  for (int i = 0; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::cout << args.help() << help_tail;
+      return 0;
+    }
+  if (!args.parse(static_cast<int>(rest.size()), rest.data())) return 0;
+  for (const char* req : {"manifest", "labels", "out"})
+    if (!args.flag_set(req)) throw Error(std::string("missing --") + req + " (see --help)");
+
+  const int nproc = args.get_int("nproc");
+  if (nproc < 1) throw Error("--nproc must be >= 1");
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (nproc > 1 && !std::getenv("RANK")) {
+    // The launcher: re-run this command once per worker, without --nproc.
+    std::vector<std::string> worker_args{"pretrain"};
+    for (int i = 0; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--nproc") { ++i; continue; }
+      if (a.rfind("--nproc=", 0) == 0) continue;
+      worker_args.push_back(a);
+    }
+    if (!args.flag_set("threads"))
+      worker_args.insert(worker_args.end(), {"--threads", std::to_string(std::max(1u, cores / nproc))});
+    return train::launch_local_workers(nproc, worker_args);
+  }
+
+  PretrainConfig cfg;
+  const std::string run_dir = args.get("out");
+  const bool resume = args.flag_set("resume");
+  if (resume) {
+    const std::string saved = (std::filesystem::path(run_dir) / "config.json").string();
+    if (!std::filesystem::exists(saved)) throw Error("--resume: " + saved + " not found; is " + run_dir + " a run dir?");
+    cfg = PretrainConfig::from_json_string(read_file(saved, "run config"), saved);
+  } else if (args.flag_set("config")) {
+    auto j = nlohmann::json::parse(read_file(args.get("config"), "config"), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw Error(args.get("config") + ": not a JSON object");
+    if (!j.contains("preset")) j["preset"] = args.get("preset");
+    cfg = PretrainConfig::from_json_string(j.dump(), args.get("config"));
+  } else {
+    cfg = PretrainConfig::preset_named(args.get("preset"));
+  }
+  for (const auto& [k, v] : overrides) cfg.set(k, v);
+  if (args.flag_set("steps")) cfg.set("max_steps", args.get("steps"));
+  cfg.validate();
+
+  PretrainRunOptions o;
+  o.manifest_dir = args.get("manifest");
+  o.label_dir = args.get("labels");
+  o.label_names = split_commas(args.get("label-names"), "--label-names");
+  o.out_dir = run_dir;
+  o.resume = resume;
+  o.threads = args.flag_set("threads") ? args.get_int("threads") : 0;
+  o.dist_timeout_sec = args.get_double("dist-timeout");
+  return run_pretrain(cfg, o);
+}
+
+int cmd_export(int argc, char** argv) {
+  Args args("export", "<run dir> <model dir>",
+            "Writes the latest checkpoint of a 'mert pretrain' run as a Hugging Face-layout model dir\n"
+            "(config.json, preprocessor_config.json, model.safetensors without the pre-training heads)\n"
+            "that 'mert embed' loads.");
+  if (!args.parse(argc, argv)) return 0;
+  if (args.positionals().size() != 2) throw Error("expected <run dir> <model dir> (see --help)");
+  export_pretrained(args.positionals()[0], args.positionals()[1]);
+  std::cerr << "wrote " << args.positionals()[1] << "\n";
+  return 0;
+}
+
+}  // namespace mert::cli

@@ -25,8 +25,14 @@ std::string find_weights_file(const std::string& dir);
 TensorMap read_weights_file(const std::string& path);
 
 // Loads and validates everything, puts the model in eval mode. Throws mert::Error with
-// the offending file in the message.
-LoadedModel load_model_dir(const std::string& dir);
+// the offending file in the message. `dtype` ("fp32" or "bf16") is the compute dtype: the
+// parameters are created in it and the file's tensors converted as they are copied, so a bf16
+// load never holds a float32 copy of the weights.
+LoadedModel load_model_dir(const std::string& dir, const std::string& dtype = "fp32");
+
+// A model whose parameters are created directly in `dtype` ("fp32" or "bf16"), with the
+// constructors' default values (call init_weights or load_weights_into next).
+MertModel make_model_in_dtype(const ModelConfig& cfg, const std::string& dtype);
 
 // Writes config.json, preprocessor_config.json and model.safetensors into `dir` (created if
 // needed). Every file is written atomically.

@@ -98,19 +98,29 @@ torch::Tensor FeatureEncoderImpl::forward_tiled(const torch::Tensor& wave) {
   };
 
   // Pass 1 (group norm only): per-channel mean/variance of layer 0's conv output over the whole
-  // input, accumulated in float64 tile by tile so the full [C, T0] tensor never exists.
+  // input, from float statistics of chunks of kStatFrames frames combined in float64 (Chan et
+  // al.'s pairwise update), so neither the full [C, T0] output nor a float64 copy of a tile exists.
   torch::Tensor shift, scale;
   if (layer0->norm == ConvLayerImpl::Norm::Group) {
-    torch::Tensor sum, sumsq;
-    for (int64_t a = 0; a < T0; a += kTileFrames * stride) {
-      const int64_t b = std::min(T0, a + kTileFrames * stride);
-      auto y = layer0->conv->forward(samples_for(a, b)).to(torch::kDouble);
-      auto s1 = y.sum(-1, true), s2 = y.pow(2).sum(-1, true);
-      sum = sum.defined() ? sum + s1 : s1;
-      sumsq = sumsq.defined() ? sumsq + s2 : s2;
+    constexpr int64_t kStatFrames = 4096;
+    torch::Tensor mean, m2;  // float64 [B, C, 1]
+    double n = 0;
+    for (int64_t a = 0; a < T0; a += kStatFrames) {
+      const int64_t b = std::min(T0, a + kStatFrames);
+      auto y = layer0->conv->forward(samples_for(a, b)).to(torch::kFloat);
+      auto [var_b, mean_b] = at::var_mean(y, {-1}, /*unbiased=*/false, /*keepdim=*/true);
+      const double nb = static_cast<double>(b - a);
+      auto mb = mean_b.to(torch::kDouble), m2b = var_b.to(torch::kDouble) * nb;
+      if (!mean.defined()) {
+        mean = mb, m2 = m2b;
+      } else {
+        auto delta = mb - mean;
+        mean = mean + delta * (nb / (n + nb));
+        m2 = m2 + m2b + delta.pow(2) * (n * nb / (n + nb));
+      }
+      n += nb;
     }
-    auto mean = sum / static_cast<double>(T0);
-    auto var = (sumsq / static_cast<double>(T0) - mean.pow(2)).clamp_min(0);
+    auto var = m2 / n;
     scale = (torch::rsqrt(var + layer0->eps) * layer0->norm_weight.to(torch::kDouble).view({1, -1, 1})).to(wave.scalar_type());
     shift = (layer0->norm_bias.to(torch::kDouble).view({1, -1, 1}) -
              mean * scale.to(torch::kDouble)).to(wave.scalar_type());

@@ -38,7 +38,22 @@ TensorMap read_weights_file(const std::string& path) {
   throw Error(path + ": unknown weight file type (expected .safetensors or .bin)");
 }
 
-LoadedModel load_model_dir(const std::string& dir) {
+MertModel make_model_in_dtype(const ModelConfig& cfg, const std::string& dtype) {
+  // The modules create their parameters in the default dtype; switch it for the construction
+  // instead of converting afterwards, which would briefly hold both copies.
+  const caffe2::TypeMeta previous = c10::get_default_dtype();
+  c10::set_default_dtype(c10::scalarTypeToTypeMeta(parse_compute_dtype(dtype)));
+  try {
+    MertModel model(cfg);
+    c10::set_default_dtype(previous);
+    return model;
+  } catch (...) {
+    c10::set_default_dtype(previous);
+    throw;
+  }
+}
+
+LoadedModel load_model_dir(const std::string& dir, const std::string& dtype) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) throw Error("model dir '" + dir + "' does not exist");
   if (!fs::is_directory(dir, ec)) throw Error("model dir '" + dir + "' is not a directory");
@@ -62,7 +77,7 @@ LoadedModel load_model_dir(const std::string& dir) {
     if (!is_training_only_tensor(name)) dtypes.insert(safetensors_dtype_name(t.scalar_type()));
   for (const auto& d : dtypes) m.weights_dtype += (m.weights_dtype.empty() ? "" : "+") + d;
 
-  m.model = MertModel(m.config);
+  m.model = make_model_in_dtype(m.config, dtype);
   load_weights_into(*m.model, tensors, m.weights_path, /*release_source_pages=*/true);
   m.model->eval();
   return m;

@@ -160,7 +160,7 @@ void init_weights(MertModelImpl& model, uint64_t seed) {
   auto params = model.named_parameters(true);
   auto* g = params.find("encoder.pos_conv_embed.conv.weight_g");
   auto* vv = params.find("encoder.pos_conv_embed.conv.weight_v");
-  if (g && vv) g->copy_(vv->pow(2).sum(at::IntArrayRef{0, 1}, true).sqrt());
+  if (g && vv) g->copy_(vv->to(torch::kFloat).pow(2).sum(at::IntArrayRef{0, 1}, true).sqrt());
   // DeepNorm (post-LN only) scales down the value/output projections and the FFN at init by
   // beta = (8N)^(1/4), N = number of layers.
   if (model.config().deepnorm) {

@@ -40,15 +40,15 @@ struct Source {
   uint64_t seed = 0;
 };
 
-MertModel make_model(const Source& src, bool& do_normalize, std::string& label) {
+MertModel bench_model(const Source& src, const std::string& dtype, bool& do_normalize, std::string& label) {
   if (!src.model_dir.empty()) {
-    LoadedModel m = load_model_dir(src.model_dir);
+    LoadedModel m = load_model_dir(src.model_dir, dtype);
     do_normalize = m.preprocessor.do_normalize;
     label = src.model_dir;
     return m.model;
   }
   ModelConfig cfg = preset_config(src.preset);
-  MertModel model(cfg);
+  MertModel model = make_model_in_dtype(cfg, dtype);
   init_weights(*model, src.seed);
   model->eval();
   do_normalize = true;
@@ -86,8 +86,7 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
   bool do_normalize = true;
   std::string label;
   const auto t_load = std::chrono::steady_clock::now();
-  MertModel model = make_model(src, do_normalize, label);
-  set_compute_dtype(*model, c.dtype);
+  MertModel model = bench_model(src, c.dtype, do_normalize, label);
   const double load_sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
   const at::Tensor input = make_input(c, do_normalize);
   ModelOutput out;
@@ -107,7 +106,7 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
   double cosine = 1.0;
   if (model->dtype() != torch::kFloat) {
     model = nullptr;
-    MertModel ref = make_model(src, do_normalize, label);
+    MertModel ref = bench_model(src, "fp32", do_normalize, label);
     cosine = min_layer_cosine(ours, ref->forward(input).hidden_states);
   }
   std::vector<double> sorted = rtf;

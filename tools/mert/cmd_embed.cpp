@@ -55,8 +55,7 @@ int cmd_embed(int argc, char** argv) {
 
   const int threads = set_threads(args.get_int("threads"));
   std::cerr << system_info_line() << "\n";
-  LoadedModel m = load_model_dir(args.get("model"));
-  set_compute_dtype(*m.model, args.get("dtype"));
+  LoadedModel m = load_model_dir(args.get("model"), args.get("dtype"));
   EmbedOptions& eo = ro.embed;
   eo.layers = parse_layers(args.get("layers"), m.config.num_hidden_layers);
   eo.pool = parse_pool(args.get("pool"));

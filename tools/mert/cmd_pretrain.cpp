@@ -61,7 +61,7 @@ int cmd_pretrain(int argc, char** argv) {
   args.option("config", "c", "a JSON file of settings ({\"model\": {...}, \"train\": {...}}) applied over the preset");
   args.option("manifest", "m", "dir with train.tsv (and valid.tsv for held-out accuracy) (required)");
   args.option("labels", "l", "dir with <split>.<name> label files and dict.<name>.txt (required)");
-  args.option("label-names", "n", "label streams to predict, comma-separated (required)", "km0");
+  args.option("label-names", "n", "label streams to predict, comma-separated (mert label apply --name)", "km");
   args.option("out", "o", "run dir (required)");
   args.option("steps", "s", "updates to train for (the schedule's end); same as --max-steps");
   args.option("threads", "t", "compute threads per worker (default: cores / workers)");

@@ -361,7 +361,10 @@ bool Trainer::train_update(int64_t update) {
     at::NoGradGuard no_grad;
     for (auto& g : grads) g.div_(st.n_masked);
     double sq = 0;
-    for (auto& g : grads) sq += g.to(at::kDouble).pow(2).sum().item<double>();
+    for (auto& g : grads) {  // per-tensor norms in float, summed in double (no float64 copy of the gradients)
+      const double n = g.norm().item<double>();
+      sq += n * n;
+    }
     grad_norm = std::sqrt(sq);
     if (!std::isfinite(grad_norm)) skip = true;
     else if (cfg_.clip_norm > 0 && grad_norm > cfg_.clip_norm)

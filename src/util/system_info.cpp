@@ -1,5 +1,7 @@
 #include "mert/system_info.h"
 
+#include "mert_git_commit.h"  // generated at build time (cmake/git_commit.cmake)
+
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <ATen/Context.h>

@@ -390,6 +390,9 @@ std::unique_ptr<Communicator> make_communicator(const DistEnv& env, std::chrono:
     throw Error("make_communicator: master port " + std::to_string(env.master_port) +
                 ": expected 1..65535");
   }
+  // Gloo writes to its peers' sockets without MSG_NOSIGNAL: a write to a dead peer would raise
+  // SIGPIPE and kill this worker silently (exit 141) instead of surfacing as a mert::Error.
+  std::signal(SIGPIPE, SIG_IGN);
   return std::make_unique<GlooCommunicator>(env, timeout);
 }
 

@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
 #include <torch/utils.h>
 
 #include <numeric>
@@ -10,29 +9,12 @@
 #include <vector>
 
 #include "mert/error.h"
+#include "train/autocast.h"
 
 namespace mert::train {
 namespace {
 
 std::string shape_of(const at::Tensor& t) { return t.defined() ? c10::str(t.sizes()) : "undefined"; }
-
-// Turns autocast off (CPU and GPU) for a scope: the heads and logits must run in float32.
-class AutocastOff {
- public:
-  AutocastOff() : cpu_(at::autocast::is_cpu_enabled()), gpu_(at::autocast::is_enabled()) {
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::set_enabled(false);
-  }
-  ~AutocastOff() {
-    at::autocast::set_cpu_enabled(cpu_);
-    at::autocast::set_enabled(gpu_);
-  }
-  AutocastOff(const AutocastOff&) = delete;
-  AutocastOff& operator=(const AutocastOff&) = delete;
-
- private:
-  bool cpu_, gpu_;
-};
 
 // torch.cosine_similarity of every row of a [N,D] with every row of b [V,D]: a.b / max(|a||b|, 1e-8).
 at::Tensor pairwise_cosine(const at::Tensor& a, const at::Tensor& b) {
@@ -120,7 +102,7 @@ LossTerms pretrain_loss(PretrainHeadsImpl& heads, const at::Tensor& hidden, cons
   const HeadsConfig& cfg = heads.config();
   check_inputs(cfg, hidden, mask, labels, cqt_target, features_pen);
   if (!(temperature > 0)) throw Error("pre-training loss: temperature must be > 0, got " + std::to_string(temperature));
-  AutocastOff fp32_heads;
+  CpuAutocast fp32_heads(false);  // the heads and logits run in float32
   const int64_t T = hidden.size(1);
   const auto K = cfg.vocab_sizes.size();
 

@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/nn/module.h>
 
@@ -24,6 +23,7 @@
 #include "mert/model.h"
 #include "mert/pretrain.h"
 #include "train/adamw.h"
+#include "train/autocast.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/masking.h"
@@ -51,24 +51,6 @@ double peak_rss_mib() {
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024.0;
 }
-
-// Turns bf16 autocast on for a scope (matrix products in bfloat16, reductions in float32).
-class AutocastScope {
- public:
-  explicit AutocastScope(bool on) : on_(on) {
-    if (!on_) return;
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
-  ~AutocastScope() {
-    if (!on_) return;
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
-  }
-
- private:
-  bool on_;
-};
 
 // Keys whose change would make a resumed run something other than a continuation.
 std::vector<std::string> config_differences(const PretrainConfig& a, const PretrainConfig& b) {
@@ -100,15 +82,18 @@ struct StepStats {
     for (size_t c = 0; c < ce.size(); ++c) ce[c] = a[7 + c], correct[c] = a[7 + ce.size() + c];
     return a[6];
   }
-  void add(const LossTerms& t) {
+  // Returns whether the batch's loss is finite (worth a backward pass).
+  bool add(const LossTerms& t) {
     const double n = static_cast<double>(t.n_masked);
     n_masked += n;
     const double loss = t.sum_loss.item<double>();
-    if (!std::isfinite(loss)) nonfinite += 1;
+    const bool finite = std::isfinite(loss);
+    if (!finite) nonfinite += 1;
     sum_loss += loss;
     features_pen_x_n += t.features_pen * n;
     cqt_x_n += t.cqt_mse * n;
     for (size_t c = 0; c < ce.size(); ++c) ce[c] += t.ce_sum[c], correct[c] += static_cast<double>(t.correct[c]);
+    return finite;
   }
 };
 
@@ -332,14 +317,13 @@ bool Trainer::train_update(int64_t update) {
     t0 = Clock::now();
     LossTerms terms;
     {
-      AutocastScope autocast(cfg_.dtype == "bf16");
+      CpuAutocast autocast(cfg_.dtype == "bf16");
       PretrainForward out = model_->forward_pretrain(b.wave, mask, cfg_.feature_grad_mult);
       terms = pretrain_loss(*heads_, out.hidden, mask, b.labels, b.cqt, out.features_pen, weights_, cfg_.logit_temp);
     }
     ms_fwd += ms_since(t0);
     t0 = Clock::now();
-    st.add(terms);
-    if (std::isfinite(terms.sum_loss.item<double>())) terms.sum_loss.backward();
+    if (st.add(terms)) terms.sum_loss.backward();
     ms_bwd += ms_since(t0);
   }
 
@@ -426,7 +410,7 @@ json Trainer::validate() {
       Batch b = load_batch(*valid_, vo, i, comm_->rank(), comm_->world_size());
       at::Tensor mask = compute_span_mask(b.global_rows, b.frames, vo.seed, static_cast<uint64_t>(i), mask_opts_)
                             .narrow(0, b.first_row, b.wave.size(0));
-      AutocastScope autocast(cfg_.dtype == "bf16");
+      CpuAutocast autocast(cfg_.dtype == "bf16");
       PretrainForward out = model_->forward_pretrain(b.wave, mask, cfg_.feature_grad_mult);
       st.add(pretrain_loss(*heads_, out.hidden, mask, b.labels, b.cqt, out.features_pen, weights_, cfg_.logit_temp));
       st.audio_seconds += b.audio_seconds();

@@ -4,7 +4,6 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -70,8 +69,6 @@ int cmd_pretrain(int argc, char** argv) {
   args.flag("resume", "continue the run in --out from its last checkpoint");
 
   // Pull out `--<setting> value` overrides before the declared options are parsed.
-  static const std::set<std::string> declared{"preset", "config", "manifest", "labels", "label-names", "out", "steps",
-                                              "threads", "nproc", "dist-timeout", "resume", "help"};
   std::vector<char*> rest;
   std::vector<std::pair<std::string, std::string>> overrides;
   for (int i = 0; i < argc; ++i) {
@@ -83,7 +80,7 @@ int cmd_pretrain(int argc, char** argv) {
       if (inline_value) value = name.substr(eq + 1), name = name.substr(0, eq);
       std::string key = name;
       for (auto& ch : key) if (ch == '-') ch = '_';
-      if (!declared.count(name) && PretrainConfig::is_key(key)) {
+      if (!args.declares(name) && PretrainConfig::is_key(key)) {
         if (!inline_value) {
           if (i + 1 >= argc) throw Error("--" + name + " needs a value");
           value = argv[++i];

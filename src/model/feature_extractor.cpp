@@ -1,10 +1,15 @@
 #include "model/feature_extractor.h"
 
+#include "model/conv_gemm.h"
 #include "model/gelu.h"
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/normalization.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
+
+#include <algorithm>
+#include <vector>
 
 namespace mert {
 
@@ -82,74 +87,94 @@ torch::Tensor FeatureEncoderImpl::output_lengths(const torch::Tensor& lengths,
   return len;
 }
 
-torch::Tensor FeatureEncoderImpl::forward_tiled(const torch::Tensor& wave) {
+namespace {
+
+// Layer 0's GroupNorm (one group per channel: each channel normalised over an item's frames)
+// folded into layer 0's weights. The conv is linear in the k0-sample input patches p_t, so each
+// channel's mean and variance over frames follow from the patches' mean m and covariance S:
+// mean_c = w_c.m + b_c, var_c = w_c' S w_c. That is O(frames * k0^2) work in float64 instead of
+// a full pass of the 512-channel conv, and normalising becomes a per-channel rescaling of the
+// weights: y = scale_c (w_c.p - w_c.m) + beta_c, with scale_c = gamma_c / sqrt(var_c + eps).
+ConvGemm fold_group_norm(const ConvLayerImpl& layer, const at::Tensor& samples, int64_t frames,
+                         at::ScalarType dtype) {
+  const auto& w = layer.conv->weight;  // [C, 1, k0]
+  const int64_t C = w.size(0), k0 = w.size(2), s0 = layer.conv->options.stride()->at(0);
+  const at::Tensor x = samples.to(at::kDouble);
+  // Patches are centred on the samples' mean first so that float64 sums lose nothing to
+  // cancellation on audio with a DC offset.
+  const double centre = x.narrow(0, 0, (frames - 1) * s0 + k0).mean().item<double>();
+  at::Tensor sum = at::zeros({k0}, x.options()), outer = at::zeros({k0, k0}, x.options());
+  constexpr int64_t kChunk = 1 << 16;  // frames per float64 patch matrix (5 MiB)
+  for (int64_t a = 0; a < frames; a += kChunk) {
+    const int64_t n = std::min(kChunk, frames - a);
+    const at::Tensor p = x.as_strided({n, k0}, {s0, 1}, a * s0) - centre;
+    sum += p.sum(0);
+    outer += at::mm(p.t(), p);
+  }
+  const at::Tensor m = sum / static_cast<double>(frames);  // mean patch, centred
+  const at::Tensor cov = outer / static_cast<double>(frames) - at::outer(m, m);
+  const at::Tensor wd = w.reshape({C, k0}).to(at::kDouble);
+  const at::Tensor var = (at::mm(wd, cov) * wd).sum(1).clamp_min(0);
+  const at::Tensor scale = layer.norm_weight.to(at::kDouble) * at::rsqrt(var + layer.eps);
+  // w_c.p over raw patches = w_c.(p - centre) + centre * sum(w_c); the conv bias cancels.
+  const at::Tensor w_mean = at::mv(wd, m) + centre * wd.sum(1);
+  ConvGemm g = ConvGemm::from_conv((wd * scale.unsqueeze(1)).view({C, 1, k0}).to(dtype), {}, s0);
+  g.bias = (layer.norm_bias.to(at::kDouble) - scale * w_mean).to(dtype);
+  return g;
+}
+
+}  // namespace
+
+torch::Tensor FeatureEncoderImpl::forward_inference(const torch::Tensor& wave, const torch::Tensor& lengths) {
   const int64_t L = cfg_.num_conv_layers();
-  const int64_t S = wave.size(1);
+  const int64_t B = wave.size(0), S = wave.size(1);
   const int64_t T = cfg_.frames_for_samples(S);
+  const auto dtype = wave.scalar_type();
   const int64_t k0 = cfg_.conv_kernel[0], s0 = cfg_.conv_stride[0];
   const int64_t T0 = (S - k0) / s0 + 1;
   // Receptive field and stride of layers 1..L-1, in layer-0 frames.
   int64_t r = 1, stride = 1;
   for (int64_t i = L - 1; i >= 1; --i) r = (r - 1) * cfg_.conv_stride[i] + cfg_.conv_kernel[i];
   for (int64_t i = 1; i < L; ++i) stride *= cfg_.conv_stride[i];
-  auto layer0 = conv_layers[0]->as<ConvLayerImpl>();
-  auto samples_for = [&](int64_t a, int64_t b) {  // input samples behind layer-0 frames [a, b)
-    return wave.narrow(1, a * s0, (b - 1) * s0 + k0 - a * s0).unsqueeze(1);
+
+  std::vector<ConvGemm> gemm;  // per layer; layer 0's is rebuilt per item when it folds a GroupNorm
+  std::vector<const ConvLayerImpl*> layer;
+  for (int64_t i = 0; i < L; ++i) {
+    layer.push_back(conv_layers[i]->as<ConvLayerImpl>());
+    gemm.push_back(ConvGemm::from_conv(layer[i]->conv->weight, layer[i]->conv->bias, cfg_.conv_stride[i]));
+  }
+  const bool group_norm = layer[0]->norm == ConvLayerImpl::Norm::Group;
+  auto finish = [&](const ConvLayerImpl& l, at::Tensor y) {  // y: [frames, C], time-major
+    if (l.norm == ConvLayerImpl::Norm::Layer)  // in float: 1.13's bf16 layer_norm kernel is slow
+      y = at::layer_norm(y.to(at::kFloat), {y.size(1)}, l.norm_weight.to(at::kFloat),
+                         l.norm_bias.to(at::kFloat), l.eps).to(y.scalar_type());
+    return at::gelu_(y);
   };
 
-  // Pass 1 (group norm only): per-channel mean/variance of layer 0's conv output over the whole
-  // input, from float statistics of chunks of kStatFrames frames combined in float64 (Chan et
-  // al.'s pairwise update), so neither the full [C, T0] output nor a float64 copy of a tile exists.
-  torch::Tensor shift, scale;
-  if (layer0->norm == ConvLayerImpl::Norm::Group) {
-    constexpr int64_t kStatFrames = 4096;
-    torch::Tensor mean, m2;  // float64 [B, C, 1]
-    double n = 0;
-    for (int64_t a = 0; a < T0; a += kStatFrames) {
-      const int64_t b = std::min(T0, a + kStatFrames);
-      auto y = layer0->conv->forward(samples_for(a, b)).to(torch::kFloat);
-      auto [var_b, mean_b] = at::var_mean(y, {-1}, /*unbiased=*/false, /*keepdim=*/true);
-      const double nb = static_cast<double>(b - a);
-      auto mb = mean_b.to(torch::kDouble), m2b = var_b.to(torch::kDouble) * nb;
-      if (!mean.defined()) {
-        mean = mb, m2 = m2b;
-      } else {
-        auto delta = mb - mean;
-        mean = mean + delta * (nb / (n + nb));
-        m2 = m2 + m2b + delta.pow(2) * (n * nb / (n + nb));
-      }
-      n += nb;
+  // Output is filled tile by tile, time-major, and handed out as a [B, C, T] view.
+  at::Tensor out = at::empty({B, T, cfg_.conv_dim.back()}, wave.options());
+  for (int64_t b = 0; b < B; ++b) {
+    const at::Tensor item = wave[b];
+    if (group_norm) {
+      const int64_t valid = lengths.defined() ? lengths[b].item<int64_t>() : S;
+      gemm[0] = fold_group_norm(*layer[0], item, std::max<int64_t>(1, (valid - k0) / s0 + 1), dtype);
     }
-    auto var = m2 / n;
-    scale = (torch::rsqrt(var + layer0->eps) * layer0->norm_weight.to(torch::kDouble).view({1, -1, 1})).to(wave.scalar_type());
-    shift = (layer0->norm_bias.to(torch::kDouble).view({1, -1, 1}) -
-             mean * scale.to(torch::kDouble)).to(wave.scalar_type());
-  }
-
-  // Pass 2: each tile of output frames from just the layer-0 frames it depends on.
-  torch::Tensor out;
-  for (int64_t j0 = 0; j0 < T; j0 += kTileFrames) {
-    const int64_t j1 = std::min(T, j0 + kTileFrames);
-    const int64_t a = j0 * stride, b = std::min(T0, (j1 - 1) * stride + r);
-    torch::Tensor y;
-    if (scale.defined()) {
-      y = layer0->conv->forward(samples_for(a, b));
-      y.mul_(scale).add_(shift);
-      at::gelu_(y);
-    } else {
-      y = layer0->forward(samples_for(a, b), {});
+    for (int64_t j0 = 0; j0 < T; j0 += kTileFrames) {
+      const int64_t j1 = std::min(T, j0 + kTileFrames);
+      const int64_t a = j0 * stride, e = std::min(T0, (j1 - 1) * stride + r);  // layer-0 frames
+      at::Tensor y = gemm[0].forward(item.narrow(0, a * s0, (e - 1 - a) * s0 + k0).unsqueeze(1));
+      y = group_norm ? at::gelu_(y) : finish(*layer[0], y);
+      for (int64_t i = 1; i < L; ++i) y = finish(*layer[i], gemm[i].forward(y));
+      out[b].narrow(0, j0, j1 - j0).copy_(y.narrow(0, 0, j1 - j0));
     }
-    for (int64_t i = 1; i < L; ++i) y = conv_layers[i]->as<ConvLayerImpl>()->forward(y, {});
-    if (!out.defined()) out = torch::empty({wave.size(0), y.size(1), T}, y.options());
-    out.narrow(2, j0, j1 - j0).copy_(y.narrow(2, 0, j1 - j0));
   }
-  return out;
+  return out.transpose(1, 2);
 }
 
 torch::Tensor FeatureEncoderImpl::forward(const torch::Tensor& wave, const torch::Tensor& lengths) {
-  // Long unpadded inputs at inference: tile over time so memory does not grow with length.
-  if (!lengths.defined() && !at::GradMode::is_enabled() && cfg_.frames_for_samples(wave.size(1)) > kTileFrames)
-    return forward_tiled(wave);
+  // Inference: time-major GEMMs, tiled over time so memory does not grow with length. Under
+  // autocast (pre-training with a frozen front end) the plain path keeps autocast's dtype rules.
+  if (!at::GradMode::is_enabled() && !at::autocast::is_cpu_enabled()) return forward_inference(wave, lengths);
   torch::Tensor x = wave.unsqueeze(1);  // [B,1,S]
   for (size_t i = 0; i < conv_layers->size(); ++i) {
     auto layer = conv_layers[i]->as<ConvLayerImpl>();

@@ -3,6 +3,8 @@
 // with weight normalisation, GELU, added to its input by the encoder.
 #include <torch/nn/module.h>
 
+#include <vector>
+
 #include "mert/config.h"
 
 namespace mert {
@@ -12,9 +14,19 @@ namespace mert {
 class WeightNormConv1dImpl : public torch::nn::Module {
  public:
   WeightNormConv1dImpl(int64_t channels, int64_t kernel, int64_t groups);
+  // [C, C/groups, kernel]. Without autograd the result is cached until a parameter changes.
   torch::Tensor effective_weight() const;
+  // The same weight as one [kernel * C/groups, C/groups] matrix per group, rows ordered
+  // (tap, input channel), for the inference GEMM path; cached like effective_weight().
+  torch::Tensor grouped_gemm_weight() const;
   torch::Tensor weight_g, weight_v, bias;
   int64_t kernel, groups;
+
+ private:
+  torch::Tensor compute_effective_weight() const;
+  bool cache_is_current() const;
+  mutable std::vector<int64_t> cache_key_;  // versions and storage of the parameters cached from
+  mutable torch::Tensor cached_weight_, cached_gemm_weight_;
 };
 TORCH_MODULE(WeightNormConv1d);
 

@@ -2,12 +2,15 @@
 // its own forked process, so each row's peak RSS is that configuration's own (and no thread
 // pool is shared between rows); the parent never touches libtorch before forking.
 #include <sys/wait.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -92,12 +95,19 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
   ModelOutput out;
   for (int i = 0; i < warmup; ++i) out = model->forward(input);
   std::vector<double> rtf;
+  // MERT_PROFILE=<file> records every aten op of the timed passes as a Chrome trace
+  // (bench/profile_summary.py sums it per op): the tool for finding where time goes.
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+  if (const char* path = std::getenv("MERT_PROFILE"))
+    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(
+        std::string(path) + "." + c.dtype + ".json");
   for (int i = 0; i < reps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     out = model->forward(input);
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rtf.push_back(dt / (c.sec * c.batch));
   }
+  profile.reset();
   const double rss = peak_rss_mib();  // before the fp32 reference below adds its own
   const int64_t frames = out.hidden_states.back().size(1) * c.batch;
   std::vector<at::Tensor> ours;

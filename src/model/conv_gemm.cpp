@@ -1,0 +1,42 @@
+#include "model/conv_gemm.h"
+
+#include <ATen/ATen.h>
+
+#include "mert/error.h"
+
+namespace mert {
+
+ConvGemm ConvGemm::from_conv(const at::Tensor& conv_weight, const at::Tensor& bias, int64_t stride) {
+  ConvGemm g;
+  g.kernel = conv_weight.size(2);
+  g.stride = stride;
+  g.in_ch = conv_weight.size(1);
+  g.weight = conv_weight.permute({2, 1, 0}).reshape({g.kernel * g.in_ch, conv_weight.size(0)}).contiguous();
+  g.bias = bias;
+  return g;
+}
+
+at::Tensor ConvGemm::forward(const at::Tensor& input) const {
+  if (input.dim() != 2 || input.size(1) != in_ch)
+    throw Error("ConvGemm: input must be [frames, " + std::to_string(in_ch) + "]");
+  const at::Tensor x = input.contiguous();
+  const int64_t n = out_frames(x.size(0)), row = stride * in_ch;
+  // Input rows s*t+first .. s*t+first+w-1 for every output frame t: [n, w*C_in], row stride s*C.
+  auto taps = [&](int64_t first, int64_t w) {
+    return x.as_strided({n, w * in_ch}, {row, 1}, x.storage_offset() + first * in_ch);
+  };
+  auto rows_of = [&](int64_t first, int64_t w) { return weight.narrow(0, first * in_ch, w * in_ch); };
+  auto product = [&](const at::Tensor& a, const at::Tensor& b) {
+    return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
+  };
+  if (kernel * in_ch <= 64) return product(taps(0, kernel).contiguous(), weight);  // small patch copy
+  const int64_t w0 = std::min(kernel, stride);
+  at::Tensor out = product(taps(0, w0), rows_of(0, w0));
+  for (int64_t first = w0; first < kernel; first += stride) {
+    const int64_t w = std::min(stride, kernel - first);
+    out.addmm_(taps(first, w), rows_of(first, w));
+  }
+  return out;
+}
+
+}  // namespace mert

@@ -1,0 +1,25 @@
+#pragma once
+// A strided 1-D convolution evaluated on time-major activations ([frames, channels]) as matrix
+// products, for inference. Output frame t reads input rows s*t .. s*t+k-1, i.e. one contiguous
+// run of k*C values. Splitting the k taps into groups of at most s taps turns each group into
+// a strided matrix view (row stride s*C, at least its width), which BLAS reads in place, so the
+// convolution costs ceil(k/s) GEMMs and no im2col copy. Narrow inputs (layer 0 reads raw samples,
+// C=1) are cheaper to copy into one [frames, k*C] patch matrix and multiply once.
+#include <ATen/core/Tensor.h>
+
+namespace mert {
+
+struct ConvGemm {
+  int64_t kernel = 0, stride = 0, in_ch = 0;
+  at::Tensor weight;  // [k*C_in, C_out], rows ordered (tap, input channel)
+  at::Tensor bias;    // [C_out] or undefined
+
+  // conv_weight: [C_out, C_in, k] as torch's Conv1d stores it.
+  static ConvGemm from_conv(const at::Tensor& conv_weight, const at::Tensor& bias, int64_t stride);
+  // Frames out of n_in input frames (torch's Conv1d without padding).
+  int64_t out_frames(int64_t n_in) const { return n_in < kernel ? 0 : (n_in - kernel) / stride + 1; }
+  // x: [n_in, C_in]; returns [out_frames(n_in), C_out].
+  at::Tensor forward(const at::Tensor& x) const;
+};
+
+}  // namespace mert

@@ -1,27 +1,59 @@
 #!/usr/bin/env bash
-# Runs `mert bench` and the PyTorch script on the same shapes in the same session and prints
-# the speed ratio per dtype. Usage: bench/compare_pytorch.sh [mert binary] [reps]
+# Runs `mert bench` and the PyTorch script on the same shapes, alternating them for ROUNDS rounds
+# so that both see the same machine (shared cloud cores drift by ±20% over minutes), and prints
+# per dtype the median over rounds of each side's median RTF and of the per-round speed ratio.
+# Usage: bench/compare_pytorch.sh [mert binary] [reps per round] [rounds] [preset]
+#   preset v1-95m (default; PyTorch side: torchaudio hubert_base) or v1-330m (hubert_large).
 #   PyTorch is measured with its best settings here: OPENBLAS_CORETYPE=SkylakeX and
 #   OPENBLAS_NUM_THREADS=1 (Debian's OpenBLAS 0.3.21 does not recognise newer CPUs, and its
 #   own thread pool fights libtorch's), fp32 and pure bf16 (model and input cast).
 set -euo pipefail
 MERT=${1:-build/mert}
 REPS=${2:-5}
+ROUNDS=${3:-3}
+PRESET=${4:-v1-95m}
+DTYPES=${DTYPES:-fp32,bf16}
+case "$PRESET" in
+  v1-95m) TORCH_MODEL=base ;;
+  v1-330m) TORCH_MODEL=large ;;
+  *) echo "preset must be v1-95m or v1-330m" >&2; exit 2 ;;
+esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(mktemp -d)
-"$MERT" bench --preset v1-95m --threads 2 --sec 5 --dtype fp32,bf16 --reps "$REPS" --format json > "$OUT/mert.jsonl"
-OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$HERE/pytorch_hubert.py" \
-  --dtype fp32,bf16 --threads 2 --sec 5 --reps "$REPS" > "$OUT/pytorch.jsonl"
-/usr/bin/python3 - "$OUT" <<'PY'
-import json, sys
-d = sys.argv[1]
-ours = {r["dtype"]: r for r in map(json.loads, open(f"{d}/mert.jsonl"))}
-torch = {r["dtype"]: r for r in map(json.loads, open(f"{d}/pytorch.jsonl"))}
-best_torch = min(r["rtf_median"] for r in torch.values())
-print("| dtype | mert RTF | PyTorch RTF (same dtype) | speed-up | vs PyTorch's best config (%.4f) | mert peak RSS MiB | min layer cosine vs fp32 |" % best_torch)
+trap 'rm -rf "$OUT"' EXIT
+for r in $(seq 1 "$ROUNDS"); do
+  echo "round $r/$ROUNDS: mert" >&2
+  "$MERT" bench --preset "$PRESET" --threads 2 --sec 5 --dtype "$DTYPES" --reps "$REPS" --format json \
+    2>/dev/null | sed "s/^{/{\"round\": $r, /" >> "$OUT/mert.jsonl"
+  echo "round $r/$ROUNDS: pytorch" >&2
+  OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$HERE/pytorch_hubert.py" \
+    --model "$TORCH_MODEL" --dtype "$DTYPES" --threads 2 --sec 5 --reps "$REPS" \
+    | sed "s/^{/{\"round\": $r, /" >> "$OUT/pytorch.jsonl"
+done
+/usr/bin/python3 - "$OUT" "$PRESET" <<'PY'
+import json, statistics, sys
+d, preset = sys.argv[1], sys.argv[2]
+ours = [json.loads(l) for l in open(f"{d}/mert.jsonl")]
+torch = [json.loads(l) for l in open(f"{d}/pytorch.jsonl")]
+rounds = sorted({r["round"] for r in ours})
+dtypes = [r["dtype"] for r in ours if r["round"] == rounds[0]]
+def rtf(rows, dt, rnd): return next(r["rtf_median"] for r in rows if r["dtype"] == dt and r["round"] == rnd)
+def fmt(xs): return f"{statistics.median(xs):.4f} ({min(xs):.4f}–{max(xs):.4f})"
+best = [min(rtf(torch, dt, r) for dt in dtypes) for r in rounds]  # PyTorch's best config per round
+print(f"{preset}, 5 s, batch 1, 2 threads; {len(rounds)} alternating rounds; median (min–max) over rounds")
+print()
+print("| dtype | mert RTF | PyTorch RTF (same dtype) | speed-up vs PyTorch same dtype | vs PyTorch's best config | mert peak RSS MiB | min layer cosine vs fp32 |")
 print("|---|---|---|---|---|---|---|")
-for dt in ("fp32", "bf16"):
-    o, t = ours[dt], torch[dt]
-    print(f"| {dt} | {o['rtf_median']:.4f} | {t['rtf_median']:.4f} | {t['rtf_median']/o['rtf_median']:.2f}x | "
-          f"{best_torch/o['rtf_median']:.2f}x | {o['peak_rss_mib']:.0f} | {o['min_layer_cosine_vs_fp32']:.6f} |")
+for dt in dtypes:
+    o = [rtf(ours, dt, r) for r in rounds]
+    t = [rtf(torch, dt, r) for r in rounds]
+    ratio = [b / a for a, b in zip(o, t)]
+    vs_best = [b / a for a, b in zip(o, best)]
+    rss = max(r["peak_rss_mib"] for r in ours if r["dtype"] == dt)
+    cos = min(r["min_layer_cosine_vs_fp32"] for r in ours if r["dtype"] == dt)
+    print(f"| {dt} | {fmt(o)} | {fmt(t)} | {statistics.median(ratio):.2f}x ({min(ratio):.2f}–{max(ratio):.2f}) | "
+          f"{statistics.median(vs_best):.2f}x ({min(vs_best):.2f}–{max(vs_best):.2f}) | {rss:.0f} | {cos:.6f} |")
+commit = ours[0].get("commit", "?")
+print()
+print(f"mert commit {commit}, CPU {ours[0].get('cpu', '?')}, ISA {ours[0].get('isa', '?')}")
 PY

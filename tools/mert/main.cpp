@@ -3,6 +3,7 @@
 #include <c10/util/Exception.h>
 #include <malloc.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -31,13 +32,30 @@ void print_usage() {
                "Run 'mert <command> --help' for the options of a command.\n";
 }
 
+// Large blocks returned to the kernel at every free (glibc's mmap threshold) make each forward
+// pass fault in fresh zeroed pages for its activations: 50-68 thousand page faults per 5 s pass,
+// 54 million over a 10 min file, a third of that run's time (docs/BENCHMARKS.md, "Allocator").
+// Default: freed memory stays in one heap for the next pass. MERT_MALLOC=release returns blocks
+// above 4 MiB to the kernel instead (lower peak RSS on long files: 867 vs 1115 MiB for 10 min
+// with all layers kept, at 1.5x the run time). A glibc.malloc tunable in GLIBC_TUNABLES wins.
+void configure_malloc() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables && std::strstr(tunables, "glibc.malloc")) return;
+  const char* choice = std::getenv("MERT_MALLOC");
+  if (choice && std::strcmp(choice, "release") == 0) {
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);  // fixed: glibc's adaptive one fragmented the heap
+    return;
+  }
+  mallopt(M_ARENA_MAX, 1);               // worker threads' temporaries reuse the same heap
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);  // only decoded waveforms of long files are mmapped
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);    // keep the heap top between passes
+  mallopt(M_TOP_PAD, 64 << 20);          // grow the heap in large steps
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Activations of long chunks are tens to hundreds of MB; glibc's adaptive mmap threshold would
-  // move such blocks onto the heap after the first free and fragment it (peak RSS grew with the
-  // number of chunks). A fixed 4 MiB threshold returns large blocks to the OS when freed.
-  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  configure_malloc();
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
     print_usage();
     return argc < 2 ? 2 : 0;

@@ -13,6 +13,8 @@ ConvGemm ConvGemm::from_conv(const at::Tensor& conv_weight, const at::Tensor& bi
   g.in_ch = conv_weight.size(1);
   g.weight = conv_weight.permute({2, 1, 0}).reshape({g.kernel * g.in_ch, conv_weight.size(0)}).contiguous();
   g.bias = bias;
+  if (conv_weight.scalar_type() == at::kBFloat16 && at::hasMKLDNN())
+    g.image_weight = conv_weight.unsqueeze(2).contiguous(at::MemoryFormat::ChannelsLast);
   return g;
 }
 
@@ -30,6 +32,12 @@ at::Tensor ConvGemm::forward(const at::Tensor& input) const {
     return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
   };
   if (kernel * in_ch <= 64) return product(taps(0, kernel).contiguous(), weight);  // small patch copy
+  if (image_weight.defined() && x.scalar_type() == image_weight.scalar_type()) {
+    // [n_in, C] is the memory of a channels-last [1, C, 1, n_in] image, and the output
+    // [1, C_out, 1, n] comes back channels-last, i.e. as a contiguous [n, C_out].
+    at::Tensor y = at::conv2d(x.t().unsqueeze(0).unsqueeze(2), image_weight, bias, at::IntArrayRef{1, stride});
+    return y.squeeze(2).squeeze(0).t();
+  }
   const int64_t w0 = std::min(kernel, stride);
   at::Tensor out = product(taps(0, w0), rows_of(0, w0));
   for (int64_t first = w0; first < kernel; first += stride) {

@@ -16,9 +16,9 @@ class WeightNormConv1dImpl : public torch::nn::Module {
   WeightNormConv1dImpl(int64_t channels, int64_t kernel, int64_t groups);
   // [C, C/groups, kernel]. Without autograd the result is cached until a parameter changes.
   torch::Tensor effective_weight() const;
-  // The same weight as one [kernel * C/groups, C/groups] matrix per group, rows ordered
-  // (tap, input channel), for the inference GEMM path; cached like effective_weight().
-  torch::Tensor grouped_gemm_weight() const;
+  // The same weight as [C, C/groups, 1, kernel] in channels-last layout, for the inference
+  // path (a 2-D conv over a time-major input); cached like effective_weight().
+  torch::Tensor channels_last_weight() const;
   torch::Tensor weight_g, weight_v, bias;
   int64_t kernel, groups;
 
@@ -26,7 +26,7 @@ class WeightNormConv1dImpl : public torch::nn::Module {
   torch::Tensor compute_effective_weight() const;
   bool cache_is_current() const;
   mutable std::vector<int64_t> cache_key_;  // versions and storage of the parameters cached from
-  mutable torch::Tensor cached_weight_, cached_gemm_weight_;
+  mutable torch::Tensor cached_weight_, cached_channels_last_weight_;
 };
 TORCH_MODULE(WeightNormConv1d);
 

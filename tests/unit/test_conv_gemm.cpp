@@ -39,6 +39,24 @@ TEST(ConvGemm, MatchesConv1dForEveryKernelStrideShape) {
   }
 }
 
+TEST(ConvGemm, Bf16MatchesFloatConv1d) {
+  torch::NoGradGuard g;
+  torch::manual_seed(4);
+  // bf16 takes oneDNN's channels-last conv for wide layers and the patch GEMM for layer 0.
+  for (const auto& [cin, k, s] : std::vector<std::array<int64_t, 3>>{{1, 10, 5}, {64, 3, 2}, {64, 2, 2}, {32, 5, 2}}) {
+    auto x = torch::randn({301, cin}).to(torch::kBFloat16);
+    auto w = torch::randn({48, cin, k}).to(torch::kBFloat16);
+    auto b = torch::randn({48}).to(torch::kBFloat16);
+    auto ref = torch::conv1d(x.to(torch::kFloat).t().unsqueeze(0), w.to(torch::kFloat), b.to(torch::kFloat), s)
+                   .squeeze(0).t();
+    auto out = mert::ConvGemm::from_conv(w, b, s).forward(x);
+    ASSERT_EQ(out.scalar_type(), torch::kBFloat16);
+    ASSERT_EQ(out.sizes(), ref.sizes());
+    EXPECT_TRUE(out.is_contiguous());
+    EXPECT_LE(rel_err(out.to(torch::kFloat), ref), 1e-2) << cin << "/" << k << "/" << s;
+  }
+}
+
 TEST(ConvGemm, AcceptsNonContiguousInputAndRefusesWrongChannels) {
   torch::NoGradGuard g;
   auto x = torch::randn({32, 200}).t();  // [200, 32], transposed storage
@@ -60,26 +78,29 @@ TEST(PositionalConv, InferenceCacheFollowsParameterChanges) {
   conv->weight_g.fill_(3.0);
   expect = conv->weight_g * conv->weight_v / conv->weight_v.pow(2).sum(at::IntArrayRef{0, 1}, true).sqrt();
   EXPECT_LE(rel_err(conv->effective_weight(), expect), 1e-6);
-  // The grouped GEMM layout is rebuilt from the current weight too.
-  auto w = conv->effective_weight();
-  auto gw = conv->grouped_gemm_weight();  // [G, k*cg, cg]
-  EXPECT_TRUE(gw.equal(w.view({4, 16, 16, 16}).permute({0, 3, 2, 1}).reshape({4, 16 * 16, 16})));
+  // The channels-last layout is rebuilt from the current weight too.
+  const auto w4 = conv->channels_last_weight();
+  EXPECT_TRUE(w4.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(w4.equal(conv->effective_weight().unsqueeze(2)));
 }
 
-TEST(PositionalConv, Bf16GemmPathMatchesConvPath) {
+TEST(PositionalConv, InferencePathMatchesAutogradPath) {
   auto cfg = mert::preset_config("tiny");
-  for (int64_t kernel : {cfg.num_conv_pos_embeddings, cfg.num_conv_pos_embeddings + 1}) {  // even and odd
-    cfg.num_conv_pos_embeddings = kernel;
-    mert::PositionalConvEmbedding pe(cfg);
-    pe->to(torch::kBFloat16);
-    const auto x = torch::randn({2, 150, cfg.hidden_size}).to(torch::kBFloat16);  // > one 64-frame chunk
-    at::Tensor fast;
-    {
-      torch::NoGradGuard g;  // bf16 without autograd: the grouped GEMM path
-      fast = pe->forward(x);
+  for (auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    for (int64_t kernel : {cfg.num_conv_pos_embeddings, cfg.num_conv_pos_embeddings + 1}) {  // even and odd
+      cfg.num_conv_pos_embeddings = kernel;
+      mert::PositionalConvEmbedding pe(cfg);
+      pe->to(dtype);
+      const auto x = torch::randn({2, 150, cfg.hidden_size}).to(dtype);
+      at::Tensor fast;
+      {
+        torch::NoGradGuard g;  // inference: channels-last 2-D conv over the time-major input
+        fast = pe->forward(x);
+      }
+      const auto ref = pe->forward(x).detach();  // autograd on: libtorch's grouped conv1d
+      ASSERT_EQ(fast.sizes(), ref.sizes());
+      EXPECT_LE(rel_err(fast.to(torch::kFloat), ref.to(torch::kFloat)), dtype == torch::kFloat ? 1e-5 : 2e-2)
+          << "kernel " << kernel << " " << dtype;
     }
-    const auto ref = pe->forward(x).detach();  // autograd on: libtorch's grouped conv1d
-    ASSERT_EQ(fast.sizes(), ref.sizes());
-    EXPECT_LE(rel_err(fast.to(torch::kFloat), ref.to(torch::kFloat)), 2e-2) << "kernel " << kernel;
   }
 }

@@ -61,10 +61,16 @@ class MertModelImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MertModel);
 
-// "fp32" or "bf16": converts every weight once (at load), so no per-call casts remain.
+// "fp32", "bf16" or "int8": converts every weight once (at load), so no per-call casts remain.
+// "int8" is bf16 everywhere except the transformer's and projection's Linear layers, which run
+// dynamic int8 products (weights quantized per output channel; inference only).
 // Normalisation statistics stay in float/double inside the kernels that compute them.
 void set_compute_dtype(MertModelImpl& model, const std::string& dtype);
-at::ScalarType parse_compute_dtype(const std::string& dtype);  // throws mert::Error for others
+// The dtype the weights are created in for a compute dtype ("int8" -> bfloat16); throws
+// mert::Error for unknown names.
+at::ScalarType parse_compute_dtype(const std::string& dtype);
+// The steps after the weights are in place: for "int8", quantize the Linear layers.
+void finish_compute_dtype(MertModelImpl& model, const std::string& dtype);
 std::string compute_dtype_name(at::ScalarType t);
 
 // Names of tensors a checkpoint may carry that inference ignores (pre-training heads etc.).

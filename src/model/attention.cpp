@@ -10,10 +10,10 @@ namespace mert {
 
 SelfAttentionImpl::SelfAttentionImpl(int64_t hidden, int64_t heads_, double dropout_)
     : heads(heads_), head_dim(hidden / heads_), dropout(dropout_) {
-  q_proj = register_module("q_proj", torch::nn::Linear(hidden, hidden));
-  k_proj = register_module("k_proj", torch::nn::Linear(hidden, hidden));
-  v_proj = register_module("v_proj", torch::nn::Linear(hidden, hidden));
-  out_proj = register_module("out_proj", torch::nn::Linear(hidden, hidden));
+  q_proj = register_module("q_proj", Dense(hidden, hidden));
+  k_proj = register_module("k_proj", Dense(hidden, hidden));
+  v_proj = register_module("v_proj", Dense(hidden, hidden));
+  out_proj = register_module("out_proj", Dense(hidden, hidden));
 }
 
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& additive_mask) {

@@ -3,6 +3,8 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 
+#include "model/dense.h"
+
 namespace mert {
 
 class SelfAttentionImpl : public torch::nn::Module {
@@ -12,7 +14,7 @@ class SelfAttentionImpl : public torch::nn::Module {
   // or undefined.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+  Dense q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
   int64_t heads, head_dim;
   double dropout;
 };

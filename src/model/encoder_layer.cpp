@@ -12,8 +12,8 @@ namespace mert {
 
 FeedForwardImpl::FeedForwardImpl(int64_t hidden, int64_t inner, double act_dropout, double hid_dropout)
     : activation_dropout(act_dropout), hidden_dropout(hid_dropout) {
-  intermediate_dense = register_module("intermediate_dense", torch::nn::Linear(hidden, inner));
-  output_dense = register_module("output_dense", torch::nn::Linear(inner, hidden));
+  intermediate_dense = register_module("intermediate_dense", Dense(hidden, inner));
+  output_dense = register_module("output_dense", Dense(inner, hidden));
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {

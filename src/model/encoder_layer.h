@@ -7,6 +7,7 @@
 #include <torch/nn/modules/normalization.h>
 
 #include "model/attention.h"
+#include "model/dense.h"
 #include "mert/config.h"
 
 namespace mert {
@@ -15,7 +16,7 @@ class FeedForwardImpl : public torch::nn::Module {
  public:
   FeedForwardImpl(int64_t hidden, int64_t inner, double activation_dropout, double hidden_dropout);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::Linear intermediate_dense{nullptr}, output_dense{nullptr};
+  Dense intermediate_dense{nullptr}, output_dense{nullptr};
   double activation_dropout, hidden_dropout;
 };
 TORCH_MODULE(FeedForward);

@@ -9,7 +9,7 @@ FeatureProjectionImpl::FeatureProjectionImpl(const ModelConfig& cfg) : dropout(c
   if (cfg.feat_proj_layer_norm)
     layer_norm = register_module("layer_norm", torch::nn::LayerNorm(
         torch::nn::LayerNormOptions({c}).eps(cfg.layer_norm_eps)));
-  projection = register_module("projection", torch::nn::Linear(c, cfg.hidden_size));
+  projection = register_module("projection", Dense(c, cfg.hidden_size));
 }
 
 torch::Tensor FeatureProjectionImpl::forward(const torch::Tensor& x) {

@@ -5,6 +5,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "model/dense.h"
 #include "mert/config.h"
 
 namespace mert {
@@ -14,7 +15,7 @@ class FeatureProjectionImpl : public torch::nn::Module {
   explicit FeatureProjectionImpl(const ModelConfig& cfg);
   torch::Tensor forward(const torch::Tensor& x);  // [B,T,C] -> [B,T,H]
   torch::nn::LayerNorm layer_norm{nullptr};        // absent when feat_proj_layer_norm=false
-  torch::nn::Linear projection{nullptr};
+  Dense projection{nullptr};
   double dropout;
 };
 TORCH_MODULE(FeatureProjection);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "mert/error.h"
+#include "model/dense.h"
 #include "model/encoder.h"
 #include "model/feature_extractor.h"
 #include "model/feature_projection.h"
@@ -111,8 +112,15 @@ PretrainForward MertModelImpl::forward_pretrain(const at::Tensor& wave, const at
 
 at::ScalarType parse_compute_dtype(const std::string& dtype) {
   if (dtype == "fp32" || dtype == "float32") return torch::kFloat;
-  if (dtype == "bf16" || dtype == "bfloat16") return torch::kBFloat16;
-  throw Error("unknown compute dtype '" + dtype + "' (expected fp32 or bf16)");
+  if (dtype == "bf16" || dtype == "bfloat16" || dtype == "int8") return torch::kBFloat16;
+  throw Error("unknown compute dtype '" + dtype + "' (expected fp32, bf16 or int8)");
+}
+
+void finish_compute_dtype(MertModelImpl& model, const std::string& dtype) {
+  parse_compute_dtype(dtype);
+  if (dtype != "int8") return;
+  for (const auto& m : model.modules())
+    if (auto* dense = dynamic_cast<DenseImpl*>(m.get())) dense->quantize_int8();
 }
 
 std::string compute_dtype_name(at::ScalarType t) {
@@ -123,6 +131,7 @@ std::string compute_dtype_name(at::ScalarType t) {
 
 void set_compute_dtype(MertModelImpl& model, const std::string& dtype) {
   model.to(parse_compute_dtype(dtype));
+  finish_compute_dtype(model, dtype);
 }
 
 }  // namespace mert

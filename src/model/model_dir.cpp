@@ -79,6 +79,7 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& dtype) {
 
   m.model = make_model_in_dtype(m.config, dtype);
   load_weights_into(*m.model, tensors, m.weights_path, /*release_source_pages=*/true);
+  finish_compute_dtype(*m.model, dtype);
   m.model->eval();
   return m;
 }

@@ -53,6 +53,7 @@ MertModel bench_model(const Source& src, const std::string& dtype, bool& do_norm
   ModelConfig cfg = preset_config(src.preset);
   MertModel model = make_model_in_dtype(cfg, dtype);
   init_weights(*model, src.seed);
+  finish_compute_dtype(*model, dtype);
   model->eval();
   do_normalize = true;
   label = src.preset + " (random weights)";
@@ -132,7 +133,9 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
   row["sec"] = c.sec;
   row["batch"] = c.batch;
   row["kernels"] = std::string(at::hasMKLDNN() ? "oneDNN conv" : "native conv") +
-                   (c.dtype == "bf16" ? " + oneDNN bf16 matmul" : " + " + blas_library() + " sgemm");
+                   (c.dtype == "bf16"   ? " + oneDNN bf16 matmul"
+                    : c.dtype == "int8" ? " + oneDNN bf16 matmul + dynamic int8 Linear"
+                                        : " + " + blas_library() + " sgemm");
   row["rtf_median"] = median;
   row["rtf_min"] = sorted.front();
   row["rtf_max"] = sorted.back();
@@ -241,7 +244,7 @@ int cmd_bench(int argc, char** argv) {
   args.option("preset", "", "architecture when no model dir is given: " + preset_names(), "v1-95m");
   args.option("threads", "t", "thread counts, comma-separated", "2");
   args.option("sec", "s", "clip lengths in seconds, comma-separated", "5");
-  args.option("dtype", "d", "compute dtypes: fp32, bf16", "fp32,bf16");
+  args.option("dtype", "d", "compute dtypes: fp32, bf16, int8 (bf16 with int8 Linear layers)", "fp32,bf16");
   args.option("batch", "b", "clips per forward pass, comma-separated", "1");
   args.option("reps", "r", "timed repetitions per configuration", "5");
   args.option("warmup", "", "untimed passes first", "1");

@@ -41,7 +41,7 @@ int cmd_embed(int argc, char** argv) {
   args.flag("overwrite", "recompute files whose output exists (and accept changed settings)");
   args.flag("verbose", "print a line per file");
   args.option("threads", "t", "intra-op threads (0 = one per core)", "0");
-  args.option("dtype", "", "compute dtype: fp32, or bf16 (about 2x faster on CPUs with avx512_bf16/AMX; hidden states within cosine 0.999 of fp32; outputs are still float32)", "fp32");
+  args.option("dtype", "", "compute dtype: fp32; bf16 (about 2x faster on CPUs with avx512_bf16/AMX; hidden states within cosine 0.999 of fp32); int8 (bf16 with dynamic int8 Linear layers, VNNI); outputs are float32 in every case", "fp32");
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("model")) throw Error("missing -m <model dir>");
   if (!args.has("out")) throw Error("missing -o <out dir>");

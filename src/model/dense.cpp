@@ -1,0 +1,57 @@
+#include "model/dense.h"
+
+#include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/core/stack.h>
+
+#include "mert/error.h"
+
+namespace mert {
+namespace {
+
+// Picks the quantized engine once: oneDNN (VNNI kernels, what Debian's libtorch has), else FBGEMM.
+bool select_engine() {
+  const auto& engines = at::globalContext().supportedQEngines();
+  for (auto want : {at::QEngine::ONEDNN, at::QEngine::FBGEMM})
+    for (auto e : engines)
+      if (e == want) {
+        at::globalContext().setQEngine(e);
+        return true;
+      }
+  return false;
+}
+
+c10::OperatorHandle op(const char* name) {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
+}
+
+}  // namespace
+
+bool int8_engine_available() {
+  static const bool ok = select_engine();
+  return ok;
+}
+
+void DenseImpl::quantize_int8() {
+  if (!int8_engine_available()) throw Error("int8 needs a quantized CPU engine (oneDNN or FBGEMM) in libtorch");
+  at::NoGradGuard no_grad;
+  const at::Tensor w = weight.to(at::kFloat);
+  const at::Tensor scales = (w.abs().amax(1).to(at::kDouble) / 127.0).clamp_min(1e-12);
+  const at::Tensor zeros = at::zeros({w.size(0)}, at::kLong);
+  const at::Tensor qw = at::quantize_per_channel(w, scales, zeros, 0, at::kQInt8);
+  torch::jit::Stack stack{qw, bias.defined() ? c10::IValue(bias.to(at::kFloat)) : c10::IValue()};
+  op("quantized::linear_prepack").callBoxed(&stack);
+  int8_weight_ = stack.at(0);
+}
+
+at::Tensor DenseImpl::forward(const at::Tensor& x) {
+  if (!is_int8()) return torch::nn::LinearImpl::forward(x);
+  if (at::GradMode::is_enabled() && x.requires_grad())
+    throw Error("an int8 layer has no gradient: run it without autograd");
+  torch::jit::Stack stack{x.to(at::kFloat), int8_weight_, false};
+  op("quantized::linear_dynamic").callBoxed(&stack);
+  return stack.at(0).toTensor().to(x.scalar_type());
+}
+
+}  // namespace mert

@@ -13,6 +13,9 @@ REPS=${2:-5}
 ROUNDS=${3:-3}
 PRESET=${4:-v1-95m}
 DTYPES=${DTYPES:-fp32,bf16}
+# PyTorch runs its float dtypes (its best is pure bf16); mert's int8 is compared with that best.
+TORCH_DTYPES=$(echo "$DTYPES" | tr ',' '\n' | grep -v int8 | paste -sd, -)
+TORCH_DTYPES=${TORCH_DTYPES:-bf16}
 case "$PRESET" in
   v1-95m) TORCH_MODEL=base ;;
   v1-330m) TORCH_MODEL=large ;;
@@ -27,7 +30,7 @@ for r in $(seq 1 "$ROUNDS"); do
     2>/dev/null | sed "s/^{/{\"round\": $r, /" >> "$OUT/mert.jsonl"
   echo "round $r/$ROUNDS: pytorch" >&2
   OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$HERE/pytorch_hubert.py" \
-    --model "$TORCH_MODEL" --dtype "$DTYPES" --threads 2 --sec 5 --reps "$REPS" \
+    --model "$TORCH_MODEL" --dtype "$TORCH_DTYPES" --threads 2 --sec 5 --reps "$REPS" \
     | sed "s/^{/{\"round\": $r, /" >> "$OUT/pytorch.jsonl"
 done
 /usr/bin/python3 - "$OUT" "$PRESET" <<'PY'
@@ -39,19 +42,21 @@ rounds = sorted({r["round"] for r in ours})
 dtypes = [r["dtype"] for r in ours if r["round"] == rounds[0]]
 def rtf(rows, dt, rnd): return next(r["rtf_median"] for r in rows if r["dtype"] == dt and r["round"] == rnd)
 def fmt(xs): return f"{statistics.median(xs):.4f} ({min(xs):.4f}–{max(xs):.4f})"
-best = [min(rtf(torch, dt, r) for dt in dtypes) for r in rounds]  # PyTorch's best config per round
+torch_dtypes = sorted({r["dtype"] for r in torch})
+best = [min(rtf(torch, dt, r) for dt in torch_dtypes) for r in rounds]  # PyTorch's best config per round
 print(f"{preset}, 5 s, batch 1, 2 threads; {len(rounds)} alternating rounds; median (min–max) over rounds")
 print()
 print("| dtype | mert RTF | PyTorch RTF (same dtype) | speed-up vs PyTorch same dtype | vs PyTorch's best config | mert peak RSS MiB | min layer cosine vs fp32 |")
 print("|---|---|---|---|---|---|---|")
 for dt in dtypes:
     o = [rtf(ours, dt, r) for r in rounds]
-    t = [rtf(torch, dt, r) for r in rounds]
-    ratio = [b / a for a, b in zip(o, t)]
+    t = [rtf(torch, dt, r) for r in rounds] if dt in torch_dtypes else None
+    ratio = [b / a for a, b in zip(o, t)] if t else None
     vs_best = [b / a for a, b in zip(o, best)]
     rss = max(r["peak_rss_mib"] for r in ours if r["dtype"] == dt)
     cos = min(r["min_layer_cosine_vs_fp32"] for r in ours if r["dtype"] == dt)
-    print(f"| {dt} | {fmt(o)} | {fmt(t)} | {statistics.median(ratio):.2f}x ({min(ratio):.2f}–{max(ratio):.2f}) | "
+    same = f"{statistics.median(ratio):.2f}x ({min(ratio):.2f}–{max(ratio):.2f})" if ratio else "—"
+    print(f"| {dt} | {fmt(o)} | {fmt(t) if t else '—'} | {same} | "
           f"{statistics.median(vs_best):.2f}x ({min(vs_best):.2f}–{max(vs_best):.2f}) | {rss:.0f} | {cos:.6f} |")
 commit = ours[0].get("commit", "?")
 print()

@@ -43,10 +43,17 @@ void DenseImpl::quantize_int8() {
   torch::jit::Stack stack{qw, bias.defined() ? c10::IValue(bias.to(at::kFloat)) : c10::IValue()};
   op("quantized::linear_prepack").callBoxed(&stack);
   int8_weight_ = stack.at(0);
+  // The packed copy is all forward reads from now on; drop the float weight's storage (for
+  // MERT-95M, 170 MB in bf16). The parameter keeps its name with no data: the layer is
+  // inference-only, and state_dict() / saving refuse it (see model_state).
+  weight.set_(at::empty({0}, weight.options()));
 }
 
 at::Tensor DenseImpl::forward(const at::Tensor& x) {
   if (!is_int8()) return torch::nn::LinearImpl::forward(x);
+  if (x.size(-1) != options.in_features())
+    throw Error("int8 layer expects " + std::to_string(options.in_features()) + " input features, got " +
+                std::to_string(x.size(-1)));
   if (at::GradMode::is_enabled() && x.requires_grad())
     throw Error("an int8 layer has no gradient: run it without autograd");
   torch::jit::Stack stack{x.to(at::kFloat), int8_weight_, false};

@@ -120,8 +120,11 @@ void load_weights_into(MertModelImpl& model, const TensorMap& tensors, const std
 
 TensorMap model_state(MertModelImpl& model) {
   TensorMap out;
-  for (const auto& item : model.named_parameters(true))
+  for (const auto& item : model.named_parameters(true)) {
+    if (item.value().numel() == 0 && item.key().size() > 7 && item.key().compare(item.key().size() - 7, 7, ".weight") == 0)
+      throw Error("'" + item.key() + "' holds no float weight (an int8 model is inference-only and cannot be saved)");
     out[item.key()] = item.value().detach().to(torch::kCPU, torch::kFloat).contiguous();
+  }
   return out;
 }
 

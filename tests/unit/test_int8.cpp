@@ -60,3 +60,10 @@ TEST(Int8, ModelHiddenStatesMatchFp32ByCosine) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t l = 0; l < a.size(); ++l) EXPECT_GE(mean_row_cosine(b[l][0], a[l][0]), 0.999) << "hidden state " << l;
 }
+
+TEST(Int8, ModelCannotBeSaved) {
+  if (!mert::int8_engine_available()) GTEST_SKIP() << "no quantized engine in this libtorch";
+  mert::MertModel m(mert::preset_config("tiny"));
+  mert::set_compute_dtype(*m, "int8");
+  EXPECT_THROW(mert::model_state(*m), std::exception);
+}

@@ -1,6 +1,9 @@
 #include "mert/model.h"
 
 #include <chrono>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <cstdio>
 #include <cstdlib>
 
@@ -121,6 +124,11 @@ void finish_compute_dtype(MertModelImpl& model, const std::string& dtype) {
   if (dtype != "int8") return;
   for (const auto& m : model.modules())
     if (auto* dense = dynamic_cast<DenseImpl*>(m.get())) dense->quantize_int8();
+#if defined(__GLIBC__)
+  // The float weights just freed are scattered through the heap, which `mert` keeps (see
+  // tools/mert/main.cpp); hand their pages back now rather than carry them for the whole run.
+  malloc_trim(0);
+#endif
 }
 
 std::string compute_dtype_name(at::ScalarType t) {

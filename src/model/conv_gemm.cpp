@@ -11,10 +11,12 @@ ConvGemm ConvGemm::from_conv(const at::Tensor& conv_weight, const at::Tensor& bi
   g.kernel = conv_weight.size(2);
   g.stride = stride;
   g.in_ch = conv_weight.size(1);
-  g.weight = conv_weight.permute({2, 1, 0}).reshape({g.kernel * g.in_ch, conv_weight.size(0)}).contiguous();
   g.bias = bias;
-  if (conv_weight.scalar_type() == at::kBFloat16 && at::hasMKLDNN())
+  // One layout per layer, for the route forward() takes (weights are re-laid out every pass).
+  if (conv_weight.scalar_type() == at::kBFloat16 && at::hasMKLDNN() && !g.narrow())
     g.image_weight = conv_weight.unsqueeze(2).contiguous(at::MemoryFormat::ChannelsLast);
+  else
+    g.weight = conv_weight.permute({2, 1, 0}).reshape({g.kernel * g.in_ch, conv_weight.size(0)}).contiguous();
   return g;
 }
 
@@ -31,8 +33,8 @@ at::Tensor ConvGemm::forward(const at::Tensor& input) const {
   auto product = [&](const at::Tensor& a, const at::Tensor& b) {
     return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
   };
-  if (kernel * in_ch <= 64) return product(taps(0, kernel).contiguous(), weight);  // small patch copy
-  if (image_weight.defined() && x.scalar_type() == image_weight.scalar_type()) {
+  if (narrow()) return product(taps(0, kernel).contiguous(), weight);  // small patch copy
+  if (image_weight.defined()) {
     // [n_in, C] is the memory of a channels-last [1, C, 1, n_in] image, and the output
     // [1, C_out, 1, n] comes back channels-last, i.e. as a contiguous [n, C_out].
     at::Tensor y = at::conv2d(x.t().unsqueeze(0).unsqueeze(2), image_weight, bias, at::IntArrayRef{1, stride});

@@ -7,22 +7,25 @@
 // C=1) are cheaper to copy into one [frames, k*C] patch matrix and multiply once.
 // In bf16 the wide layers go to oneDNN's conv instead, on the same time-major memory seen as a
 // channels-last image: it accumulates in float32 across all taps and ran 10-25% faster than
-// the bf16 GEMMs here; in fp32 the GEMMs are 20-40% faster than that conv.
+// the bf16 GEMMs here; in fp32 the GEMMs beat that conv by 1.5x and more
+// (bench/kernel_microbench.py).
 #include <ATen/core/Tensor.h>
 
 namespace mert {
 
 struct ConvGemm {
   int64_t kernel = 0, stride = 0, in_ch = 0;
-  at::Tensor weight;  // [k*C_in, C_out], rows ordered (tap, input channel)
-  at::Tensor bias;    // [C_out] or undefined
+  at::Tensor weight;        // [k*C_in, C_out], rows ordered (tap, input channel): the GEMM routes
   at::Tensor image_weight;  // [C_out, C_in, 1, k] channels-last: the bf16 oneDNN route
+  at::Tensor bias;          // [C_out] or undefined
 
   // conv_weight: [C_out, C_in, k] as torch's Conv1d stores it.
   static ConvGemm from_conv(const at::Tensor& conv_weight, const at::Tensor& bias, int64_t stride);
   // Frames out of n_in input frames (torch's Conv1d without padding).
   int64_t out_frames(int64_t n_in) const { return n_in < kernel ? 0 : (n_in - kernel) / stride + 1; }
-  // x: [n_in, C_in]; returns [out_frames(n_in), C_out].
+  // Few enough inputs per output frame (layer 0: 10 samples) for one copied patch matrix.
+  bool narrow() const { return kernel * in_ch <= 64; }
+  // x: [n_in, C_in] in the weights' dtype; returns [out_frames(n_in), C_out].
   at::Tensor forward(const at::Tensor& x) const;
 };
 

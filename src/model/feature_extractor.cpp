@@ -2,6 +2,7 @@
 
 #include "model/conv_gemm.h"
 #include "model/gelu.h"
+#include "model/layer_norm.h"
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/functional/normalization.h>
@@ -145,9 +146,7 @@ torch::Tensor FeatureEncoderImpl::forward_inference(const torch::Tensor& wave, c
   }
   const bool group_norm = layer[0]->norm == ConvLayerImpl::Norm::Group;
   auto finish = [&](const ConvLayerImpl& l, at::Tensor y) {  // y: [frames, C], time-major
-    if (l.norm == ConvLayerImpl::Norm::Layer)  // in float: 1.13's bf16 layer_norm kernel is slow
-      y = at::layer_norm(y.to(at::kFloat), {y.size(1)}, l.norm_weight.to(at::kFloat),
-                         l.norm_bias.to(at::kFloat), l.eps).to(y.scalar_type());
+    if (l.norm == ConvLayerImpl::Norm::Layer) y = layer_norm_in_float(y, {y.size(1)}, l.norm_weight, l.norm_bias, l.eps);
     return at::gelu_(y);
   };
 

@@ -5,7 +5,7 @@
 #include <torch/nn/functional/activation.h>
 #include <ATen/core/grad_mode.h>
 
-#include <algorithm>
+#include <vector>
 
 namespace mert {
 
@@ -16,40 +16,27 @@ WeightNormConv1dImpl::WeightNormConv1dImpl(int64_t channels, int64_t kernel_, in
   bias = register_parameter("bias", torch::zeros({channels}));
 }
 
-torch::Tensor WeightNormConv1dImpl::compute_effective_weight() const {
+torch::Tensor WeightNormConv1dImpl::effective_weight() const {
   // Norm over output and input channels for each kernel tap (dim=2 kept).
   auto norm = weight_v.pow(2).sum(at::IntArrayRef{0, 1}, /*keepdim=*/true).sqrt();
   return weight_g * weight_v / norm;
 }
 
-bool WeightNormConv1dImpl::cache_is_current() const {
-  // In-place updates (optimizer steps, load_state_dict) move a tensor's version counter;
-  // a dtype change or module->to() gives it new storage.
+torch::Tensor WeightNormConv1dImpl::channels_last_weight() const {
+  // Valid while the parameters are: in-place updates (optimizer steps, load_state_dict) move a
+  // tensor's version counter; a dtype change or module->to() gives it new storage.
   std::vector<int64_t> key;
   for (const auto* t : {&weight_v, &weight_g}) {
     key.push_back(static_cast<int64_t>(t->_version()));
     key.push_back(reinterpret_cast<int64_t>(t->data_ptr()));
     key.push_back(static_cast<int64_t>(t->scalar_type()));
   }
-  if (key == cache_key_ && cached_weight_.defined()) return true;
-  cache_key_ = std::move(key);
-  cached_weight_ = at::Tensor();
-  cached_channels_last_weight_ = at::Tensor();
-  return false;
-}
-
-torch::Tensor WeightNormConv1dImpl::effective_weight() const {
-  if (at::GradMode::is_enabled()) return compute_effective_weight();
-  if (!cache_is_current()) cached_weight_ = compute_effective_weight();
-  return cached_weight_;
-}
-
-torch::Tensor WeightNormConv1dImpl::channels_last_weight() const {
-  const auto w = effective_weight();
-  if (cached_channels_last_weight_.defined() && !at::GradMode::is_enabled()) return cached_channels_last_weight_;
-  auto w4 = w.unsqueeze(2).contiguous(at::MemoryFormat::ChannelsLast);  // [C, C/G, 1, k]
-  if (!at::GradMode::is_enabled()) cached_channels_last_weight_ = w4;
-  return w4;
+  if (key != cache_key_ || !cached_channels_last_weight_.defined()) {
+    at::NoGradGuard no_grad;
+    cached_channels_last_weight_ = effective_weight().unsqueeze(2).contiguous(at::MemoryFormat::ChannelsLast);
+    cache_key_ = std::move(key);
+  }
+  return cached_channels_last_weight_;
 }
 
 PositionalConvEmbeddingImpl::PositionalConvEmbeddingImpl(const ModelConfig& cfg) {
@@ -61,8 +48,9 @@ torch::Tensor PositionalConvEmbeddingImpl::forward(const torch::Tensor& x) {
   const int64_t T = x.size(1);
   if (!at::GradMode::is_enabled()) {
     // Inference: the time-major input seen as a channels-last [B, C, 1, T] image is what
-    // oneDNN's grouped conv runs fastest on (bf16 12 vs 24 ms, fp32 19 vs 29 ms for MERT-95M's
-    // 5 s), and its output is time-major again: no transposes or copies on either side.
+    // oneDNN's grouped conv runs fastest on (about half the time of the channels-first conv in
+    // both dtypes: bench/kernel_microbench.py), and its output is time-major again: no
+    // transposes or copies on either side.
     at::Tensor y = at::conv2d(x.transpose(1, 2).unsqueeze(2), conv->channels_last_weight(), conv->bias,
                               /*stride=*/at::IntArrayRef{1, 1}, /*padding=*/at::IntArrayRef{0, conv->kernel / 2},
                               /*dilation=*/at::IntArrayRef{1, 1}, conv->groups);

@@ -14,19 +14,16 @@ namespace mert {
 class WeightNormConv1dImpl : public torch::nn::Module {
  public:
   WeightNormConv1dImpl(int64_t channels, int64_t kernel, int64_t groups);
-  // [C, C/groups, kernel]. Without autograd the result is cached until a parameter changes.
-  torch::Tensor effective_weight() const;
-  // The same weight as [C, C/groups, 1, kernel] in channels-last layout, for the inference
-  // path (a 2-D conv over a time-major input); cached like effective_weight().
+  torch::Tensor effective_weight() const;  // [C, C/groups, kernel]
+  // The same weight as [C, C/groups, 1, kernel] in channels-last layout, for the inference path
+  // (a 2-D conv over a time-major input). Cached until a parameter changes; no autograd.
   torch::Tensor channels_last_weight() const;
   torch::Tensor weight_g, weight_v, bias;
   int64_t kernel, groups;
 
  private:
-  torch::Tensor compute_effective_weight() const;
-  bool cache_is_current() const;
   mutable std::vector<int64_t> cache_key_;  // versions and storage of the parameters cached from
-  mutable torch::Tensor cached_weight_, cached_channels_last_weight_;
+  mutable torch::Tensor cached_channels_last_weight_;
 };
 TORCH_MODULE(WeightNormConv1d);
 

@@ -66,22 +66,21 @@ TEST(ConvGemm, AcceptsNonContiguousInputAndRefusesWrongChannels) {
   EXPECT_THROW(mert::ConvGemm::from_conv(w, {}, 2).forward(torch::randn({200, 31})), std::exception);
 }
 
-TEST(PositionalConv, InferenceCacheFollowsParameterChanges) {
+TEST(PositionalConv, InferenceWeightCacheFollowsParameterChanges) {
   torch::NoGradGuard g;
   mert::WeightNormConv1d conv(64, 16, 4);
-  const auto before = conv->effective_weight().clone();
-  EXPECT_TRUE(conv->effective_weight().equal(before));  // cached, same values
-  conv->weight_v.mul_(2).add_(0.5);                   // in place, as an optimizer step
-  auto expect = conv->weight_g * conv->weight_v / conv->weight_v.pow(2).sum(at::IntArrayRef{0, 1}, true).sqrt();
-  EXPECT_LE(rel_err(conv->effective_weight(), expect), 1e-6);
-  EXPECT_FALSE(conv->effective_weight().equal(before));
+  auto expect = [&] { return conv->effective_weight().unsqueeze(2); };
+  const auto first = conv->channels_last_weight();
+  EXPECT_TRUE(first.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(first.equal(expect()));
+  EXPECT_EQ(conv->channels_last_weight().data_ptr(), first.data_ptr());  // cached, not rebuilt
+  conv->weight_v.mul_(2).add_(0.5);  // in place, as an optimizer step
+  EXPECT_LE(rel_err(conv->channels_last_weight(), expect()), 1e-6);
+  EXPECT_FALSE(conv->channels_last_weight().equal(first));
   conv->weight_g.fill_(3.0);
-  expect = conv->weight_g * conv->weight_v / conv->weight_v.pow(2).sum(at::IntArrayRef{0, 1}, true).sqrt();
-  EXPECT_LE(rel_err(conv->effective_weight(), expect), 1e-6);
-  // The channels-last layout is rebuilt from the current weight too.
-  const auto w4 = conv->channels_last_weight();
-  EXPECT_TRUE(w4.is_contiguous(at::MemoryFormat::ChannelsLast));
-  EXPECT_TRUE(w4.equal(conv->effective_weight().unsqueeze(2)));
+  EXPECT_LE(rel_err(conv->channels_last_weight(), expect()), 1e-6);
+  conv->to(torch::kBFloat16);  // new storage
+  EXPECT_EQ(conv->channels_last_weight().scalar_type(), torch::kBFloat16);
 }
 
 TEST(PositionalConv, InferencePathMatchesAutogradPath) {

@@ -1,6 +1,7 @@
 // `mert bench`: inference speed sweeps in the spirit of llama-bench. Every configuration runs in
 // its own forked process, so each row's peak RSS is that configuration's own (and no thread
 // pool is shared between rows); the parent never touches libtorch before forking.
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
@@ -102,6 +103,8 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
   if (const char* path = std::getenv("MERT_PROFILE"))
     profile = std::make_unique<torch::autograd::profiler::RecordProfile>(
         std::string(path) + "." + c.dtype + ".json");
+  struct rusage usage_before {};
+  getrusage(RUSAGE_SELF, &usage_before);
   for (int i = 0; i < reps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     out = model->forward(input);
@@ -109,6 +112,9 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
     rtf.push_back(dt / (c.sec * c.batch));
   }
   profile.reset();
+  struct rusage usage_after {};
+  getrusage(RUSAGE_SELF, &usage_after);  // page faults of the timed passes: allocator behaviour
+  const double faults_per_pass = static_cast<double>(usage_after.ru_minflt - usage_before.ru_minflt) / reps;
   const double rss = peak_rss_mib();  // before the fp32 reference below adds its own
   const int64_t frames = out.hidden_states.back().size(1) * c.batch;
   std::vector<at::Tensor> ours;
@@ -144,6 +150,7 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
   row["peak_rss_mib"] = rss;
   row["load_sec"] = load_sec;
   row["min_layer_cosine_vs_fp32"] = cosine;
+  row["minor_faults_per_pass"] = faults_per_pass;
   row["reps"] = reps;
   return row;
 }
@@ -282,10 +289,11 @@ int cmd_bench(int argc, char** argv) {
   std::vector<Json> rows;
   for (const auto& c : configs) {
     Json row = run_forked(c, src, reps, warmup);
-    std::fprintf(stderr, "  %s threads=%d sec=%g batch=%d: RTF %.4f (%.1fx real time), peak %.0f MiB, cosine %.6f\n",
+    std::fprintf(stderr, "  %s threads=%d sec=%g batch=%d: RTF %.4f (%.1fx real time), peak %.0f MiB, cosine %.6f, "
+                 "%.0f page faults per pass\n",
                  c.dtype.c_str(), c.threads, c.sec, c.batch, row["rtf_median"].get<double>(),
                  row["x_realtime"].get<double>(), row["peak_rss_mib"].get<double>(),
-                 row["min_layer_cosine_vs_fp32"].get<double>());
+                 row["min_layer_cosine_vs_fp32"].get<double>(), row["minor_faults_per_pass"].get<double>());
     if (format == "json") std::cout << row.dump() << std::endl;
     rows.push_back(std::move(row));
   }

@@ -33,8 +33,9 @@ void print_usage() {
 }
 
 // Large blocks returned to the kernel at every free (glibc's mmap threshold) make each forward
-// pass fault in fresh zeroed pages for its activations: 50-68 thousand page faults per 5 s pass,
-// 54 million over a 10 min file, a third of that run's time (docs/BENCHMARKS.md, "Allocator").
+// pass fault in fresh zeroed pages for its activations: 26-75 thousand page faults per 5 s pass
+// (`mert bench` prints them), 54 million over a 10 min file, a third of that run's time
+// (docs/BENCHMARKS.md, "Allocator").
 // Default: freed memory stays in one heap for the next pass. MERT_MALLOC=release returns blocks
 // above 4 MiB to the kernel instead (lower peak RSS on long files: 867 vs 1115 MiB for 10 min
 // with all layers kept, at 1.5x the run time). A glibc.malloc tunable in GLIBC_TUNABLES wins.
@@ -42,6 +43,8 @@ void configure_malloc() {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   if (tunables && std::strstr(tunables, "glibc.malloc")) return;
   const char* choice = std::getenv("MERT_MALLOC");
+  if (choice && *choice && std::strcmp(choice, "release") != 0)
+    std::cerr << "mert: warning: MERT_MALLOC='" << choice << "' ignored (the one setting is 'release')\n";
   if (choice && std::strcmp(choice, "release") == 0) {
     mallopt(M_MMAP_THRESHOLD, 4 << 20);  // fixed: glibc's adaptive one fragmented the heap
     return;

@@ -21,7 +21,9 @@ struct NpyType {
   const char* descr;
   at::ScalarType type;
 };
-constexpr NpyType kTypes[] = {{"<f4", at::kFloat}, {"<f8", at::kDouble}, {"<i8", at::kLong}, {"<i4", at::kInt}};
+// numpy's descr strings; one byte types carry '|' (no byte order).
+constexpr NpyType kTypes[] = {{"<f4", at::kFloat}, {"<f8", at::kDouble}, {"<i8", at::kLong},
+                              {"<i4", at::kInt},   {"|u1", at::kByte},   {"|b1", at::kBool}};
 
 constexpr char kMagic[] = "\x93NUMPY";
 
@@ -92,7 +94,7 @@ std::string npy_header_bytes(at::ScalarType type, at::IntArrayRef sizes, const s
   for (const auto& t : kTypes)
     if (t.type == type) descr = t.descr;
   if (!descr)
-    throw Error("cannot write " + path + ": .npy writer supports float32/float64/int64/int32, got " +
+    throw Error("cannot write " + path + ": .npy writer supports float32/float64/int64/int32/uint8/bool, got " +
                 std::string(c10::toString(type)));
   const int64_t dim = static_cast<int64_t>(sizes.size());
   std::string shape = "(";
@@ -167,7 +169,7 @@ at::Tensor read_npy(const std::string& path) {
   const NpyType* type = nullptr;
   for (const auto& t : kTypes)
     if (*descr == t.descr) type = &t;
-  if (!type) throw fail("unsupported dtype '" + *descr + "' (supported: <f4, <f8, <i8, <i4)");
+  if (!type) throw fail("unsupported dtype '" + *descr + "' (supported: <f4, <f8, <i8, <i4, |u1, |b1)");
 
   const std::size_t elem = c10::elementSize(type->type);
   std::uint64_t numel = 1;
@@ -182,6 +184,10 @@ at::Tensor read_npy(const std::string& path) {
                (have < numel * elem ? " (truncated?)" : ""));
   at::Tensor t = at::empty(*shape, at::TensorOptions().dtype(type->type));
   if (numel) std::memcpy(t.data_ptr(), d + data_start, numel * elem);
+  if (type->type == at::kBool) {  // numpy reads any non-zero byte as True; a torch bool must be 0/1
+    auto* b = static_cast<std::uint8_t*>(t.data_ptr());
+    for (std::uint64_t k = 0; k < numel; ++k) b[k] = b[k] != 0;
+  }
   return t;
 }
 

@@ -35,6 +35,8 @@ TEST(Npy, RoundTripDtypesAndShapes) {
       at::scalar_tensor(1.25, at::kFloat),
       at::zeros({0, 5}),
       at::arange(12, at::kFloat).reshape({3, 4}).t(),  // non-contiguous input
+      at::randint(0, 256, {4, 3}, at::kByte),
+      at::randint(0, 2, {5, 2}).to(at::kBool),
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const std::string p = dir / ("c" + std::to_string(i) + ".npy");
@@ -76,6 +78,9 @@ TEST(Npy, InteropWithNumpy) {
       "np.save(d + '/fortran.npy', np.asfortranarray(a.astype('<f4')))\n"
       "np.save(d + '/big.npy', a.astype('>f4'))\n"
       "np.save(d + '/f2.npy', a.astype('<f2'))\n"
+      "np.save(d + '/i1.npy', a.astype('i1'))\n"
+      "np.save(d + '/bool.npy', a % 3 == 0)\n"
+      "np.save(d + '/u1.npy', (a * 11 % 256).astype(np.uint8))\n"
       "np.save(d + '/scalar.npy', np.float64(2.5))\n\" " + dir.path.string();
   ASSERT_EQ(std::system(gen.c_str()), 0);
   const at::Tensor expect = at::arange(24, at::kLong).reshape({2, 3, 4}) * 3 - 7;
@@ -93,14 +98,36 @@ TEST(Npy, InteropWithNumpy) {
   expect_mert_error([&] { mert::read_npy(dir / "fortran.npy"); }, "fortran", "fortran_order");
   expect_mert_error([&] { mert::read_npy(dir / "big.npy"); }, "big-endian", "'>f4'");
   expect_mert_error([&] { mert::read_npy(dir / "f2.npy"); }, "float16", "'<f2'");
+  expect_mert_error([&] { mert::read_npy(dir / "i1.npy"); }, "int8", "'|i1'");
+
+  // One-byte dtypes numpy writes for 0/1 targets: '|b1' (bool) and '|u1' (uint8).
+  const at::Tensor b = mert::read_npy(dir / "bool.npy");
+  EXPECT_EQ(b.scalar_type(), at::kBool);
+  EXPECT_TRUE(at::equal(b, (at::arange(24, at::kLong) % 3 == 0).reshape({2, 3, 4})));
+  const at::Tensor u = mert::read_npy(dir / "u1.npy");
+  EXPECT_EQ(u.scalar_type(), at::kByte);
+  EXPECT_TRUE(at::equal(u, (at::arange(24, at::kLong) * 11 % 256).reshape({2, 3, 4}).to(at::kByte)));
+  // A bool file holding a byte other than 0/1 (numpy reads it as True) comes back as a clean 1.
+  std::string raw = read_bytes(dir / "bool.npy");
+  raw[raw.size() - 24] = 7;  // element 0 was True
+  raw[raw.size() - 23] = 9;  // element 1 was False
+  write_bytes(dir / "bool7.npy", raw);
+  const at::Tensor b7 = mert::read_npy(dir / "bool7.npy");
+  const auto* bytes = static_cast<const unsigned char*>(b7.data_ptr());  // the stored bytes
+  EXPECT_EQ(bytes[0], 1);
+  EXPECT_EQ(bytes[1], 1);
+  EXPECT_EQ(bytes[2], 0);
 
   // us -> numpy.
   mert::write_npy(dir / "ours.npy", at::arange(6, at::kDouble).reshape({2, 3}) / 4);
   mert::write_npy(dir / "ours_i4.npy", at::arange(5, at::kInt) - 2);
+  mert::write_npy(dir / "ours_b1.npy", at::arange(6) % 2 == 1);
   const std::string check =
       "/usr/bin/python3 -c \"import numpy as np, sys\n"
       "a = np.load(sys.argv[1] + '/ours.npy')\n"
       "assert a.dtype == np.float64 and a.shape == (2, 3) and (a == np.arange(6).reshape(2, 3) / 4).all(), a\n"
+      "c = np.load(sys.argv[1] + '/ours_b1.npy')\n"
+      "assert c.dtype == np.bool_ and (c == (np.arange(6) % 2 == 1)).all(), c\n"
       "b = np.load(sys.argv[1] + '/ours_i4.npy')\n"
       "assert b.dtype == np.int32 and (b == np.arange(5) - 2).all(), b\n\" " + dir.path.string();
   EXPECT_EQ(std::system(check.c_str()), 0);

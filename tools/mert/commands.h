@@ -14,5 +14,6 @@ int cmd_label(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_pretrain(int argc, char** argv);
 int cmd_export(int argc, char** argv);
+int cmd_metrics(int argc, char** argv);  // bad input: one line on stderr, exit 2
 
 }  // namespace mert::cli

@@ -160,6 +160,76 @@ TEST(Decode, SilenceEmbedsToFiniteValues) {
   EXPECT_TRUE(emb.isfinite().all().item<bool>());
 }
 
+// The end-of-file policy (audio.h, docs/RELIABILITY.md): a WAV whose data chunk lacks `missing`
+// frames at the end decodes with a warning while missing <= max(0.1 s, min(1 s, 1 %)) of the
+// promised length, and is refused as truncated beyond. One frame either side of the edge, in each
+// regime of the rule (the 0.1 s floor, 1 %, the 1 s cap). tests/cli/test_real_world_audio.sh
+// covers the other containers with files made by real encoders.
+TEST(DecodePolicy, ShortfallToleranceEdges) {
+  TempDir dir;
+  const int64_t sr = 8000;
+  for (const double sec : {2.0, 30.0, 200.0}) {
+    const double tol_sec = std::max(mert::kShortfallFloorSec, std::min(mert::kShortfallCapSec, mert::kShortfallFraction * sec));
+    const int64_t n = static_cast<int64_t>(sec * sr), tol = std::llround(tol_sec * sr);
+    SCOPED_TRACE("promised " + std::to_string(sec) + " s, tolerance " + std::to_string(tol) + " frames");
+    EXPECT_EQ(tol, sec == 2.0 ? 800 : sec == 30.0 ? 2400 : 8000);
+    mert::write_audio(dir / "full.wav", music(sec, sr), sr, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    const std::string bytes = read_bytes(dir / "full.wav");
+    for (const int64_t missing : {int64_t(0), int64_t(1), tol - 1, tol, tol + 1, 3 * tol}) {
+      SCOPED_TRACE("missing " + std::to_string(missing) + " frames");
+      write_bytes(dir / "cut.wav", bytes.substr(0, bytes.size() - static_cast<size_t>(2 * missing)));
+      if (missing > tol) {
+        expect_mert_error([&] { mert::decode_audio(dir / "cut.wav"); }, "cut", "truncated (the data chunk header promises");
+        continue;
+      }
+      const auto a = mert::decode_audio(dir / "cut.wav");
+      EXPECT_EQ(static_cast<int64_t>(a.samples.size()), n - missing);
+      EXPECT_EQ(a.warning.empty(), missing == 0) << a.warning;
+      if (missing > 0) EXPECT_NE(a.warning.find("missing at the end"), std::string::npos) << a.warning;
+    }
+    // Half a frame short (an odd byte count): the partial frame counts as missing, with a warning.
+    write_bytes(dir / "odd.wav", bytes.substr(0, bytes.size() - 1));
+    const auto a = mert::decode_audio(dir / "odd.wav");
+    EXPECT_EQ(static_cast<int64_t>(a.samples.size()), n - 1);
+    EXPECT_FALSE(a.warning.empty());
+  }
+}
+
+// Streaming writers leave placeholder sizes (0, 0xFFFFFFFF, sox's 0x7FFFF000, 0x7FFFFFFF) in the
+// WAV header: the audio runs to the end of the file and is decoded whole, without a warning.
+// A real, empty data chunk (followed by another chunk) stays "no audio".
+TEST(DecodePolicy, StreamingWavSizesDecodeToTheEnd) {
+  TempDir dir;
+  const auto x = music(1.5, 16000);
+  mert::write_audio(dir / "x.wav", x, 16000, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+  const std::string bytes = read_bytes(dir / "x.wav");
+  const size_t data = bytes.find("data");
+  ASSERT_NE(data, std::string::npos);
+  const auto ref = mert::decode_audio(dir / "x.wav");
+  auto le32 = [](uint32_t v) { return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; };
+  for (const uint32_t riff : {0u, 0xFFFFFFFFu, 36u})
+    for (const uint32_t size : {0u, 0xFFFFFFFFu, 0x7FFFF000u, 0x7FFFFFFFu}) {
+      SCOPED_TRACE("RIFF size " + std::to_string(riff) + ", data size " + std::to_string(size));
+      std::string b = bytes;
+      b.replace(4, 4, le32(riff));
+      b.replace(data + 4, 4, le32(size));
+      write_bytes(dir / "stream.wav", b);
+      const auto a = mert::decode_audio(dir / "stream.wav", 24000);
+      const auto r = mert::decode_audio(dir / "x.wav", 24000);
+      EXPECT_EQ(a.samples, r.samples);
+      EXPECT_TRUE(a.warning.empty()) << a.warning;
+      // The same file cut short: nothing promised a length, so the shorter audio is all there is.
+      write_bytes(dir / "stream_cut.wav", b.substr(0, b.size() / 2));
+      const auto c = mert::decode_audio(dir / "stream_cut.wav");
+      EXPECT_EQ(c.samples.size(), (b.size() / 2 - data - 8) / 2);
+    }
+  EXPECT_EQ(ref.samples.size(), x.size());
+  // An empty data chunk followed by a LIST chunk: a valid file with no audio, not a stream.
+  std::string b = bytes.substr(0, data + 4) + le32(0) + "LIST" + le32(4) + "INFO";
+  write_bytes(dir / "empty_data.wav", b);
+  expect_mert_error([&] { mert::decode_audio(dir / "empty_data.wav"); }, "empty data", "contains no audio");
+}
+
 TEST(Decode, ExtensionsScannedInDirectories) {
   EXPECT_TRUE(mert::is_audio_extension("a/b/Song.MP3"));
   EXPECT_TRUE(mert::is_audio_extension("x.flac"));

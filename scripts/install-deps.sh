@@ -9,7 +9,8 @@ BUILD_PKGS=(
   libopenblas0-openmp   # BLAS for libtorch; without it Debian falls back to the reference
                         # netlib BLAS (~30x slower). The OpenMP build shares libtorch's thread pool.
   nlohmann-json3-dev    # config.json / safetensors headers
-  libsndfile1-dev       # audio decoding (WAV/FLAC/OGG/Opus/MP3)
+  libsndfile1-dev       # audio decoding (WAV/FLAC/OGG/AIFF...)
+  libmpg123-dev         # MP3 decoding (direct: libsndfile cuts VBR files without a Xing header short)
   libsoxr-dev           # resampling to the model's rate (very high quality)
   libgtest-dev          # unit tests
   libfftw3-dev          # FFTs for the teachers (CQT, log-mel, MFCC)
@@ -19,7 +20,9 @@ BUILD_PKGS=(
 TEST_PKGS=(
   python3 python3-numpy
   python3-torch python3-torchaudio   # oracle: independent wav2vec2/HuBERT implementation, MFCC, mel
-  python3-sklearn                    # oracle: k-means inertia
+  python3-sklearn                    # oracle: k-means inertia; ROC-AUC, AP, R2 for mert metrics
+  python3-mir-eval                   # oracle: key weighted score (mert metrics key)
+  sox lame vorbis-tools flac         # real-world audio cases (tests/cli/test_real_world_audio.sh)
 )
 
 missing=()

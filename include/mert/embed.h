@@ -11,7 +11,9 @@
 
 namespace mert {
 
-enum class Pool { None, Mean };
+// None: every frame [n_layers, T, H]; Mean: over all frames [n_layers, H]; Chunks: one mean per
+// chunk [n_layers, n_chunks, H] (MARBLE's cached probe features: each chunk is an example).
+enum class Pool { None, Mean, Chunks };
 
 struct EmbedOptions {
   std::vector<int64_t> layers;  // hidden-state indices 0..L to output, in this order; empty = all
@@ -22,6 +24,9 @@ struct EmbedOptions {
   // Chunks start at 0, hop, 2*hop... until one reaches the end of the file; the last chunk may be
   // shorter and is kept when it yields at least one frame (>= the receptive field).
   double hop_sec = 0.0;
+  // A last, shorter chunk is dropped when under this many seconds (unless it is the only one);
+  // MARBLE drops chunks under 1 s. 0 = keep it when it yields at least one frame.
+  double min_last_chunk_sec = 0.0;
   bool normalize_per_chunk = false;  // default: normalise over the whole file (MARBLE)
   int batch = 1;                     // chunks of one file per forward pass (padded batch)
 
@@ -29,7 +34,8 @@ struct EmbedOptions {
   std::string to_string() const;
 };
 
-Pool parse_pool(const std::string& s);
+Pool parse_pool(const std::string& s);  // none | mean | chunks
+const char* pool_name(Pool p);
 // "all" or a comma list like "0,6,12" (validated against num_hidden_layers).
 std::vector<int64_t> parse_layers(const std::string& s, int64_t num_hidden_layers);
 
@@ -59,7 +65,8 @@ void run_chunks_multi(MertModelImpl& model, const PreprocessorConfig& pre,
 std::vector<int64_t> selected_layers(const EmbedOptions& opts, const ModelConfig& cfg);
 
 // Runs the model over one mono waveform at the model's sample rate. Returns float32
-// [n_layers, T, H] (Pool::None; chunk frames concatenated in time) or [n_layers, H] (Pool::Mean;
+// [n_layers, T, H] (Pool::None; chunk frames concatenated in time), [n_layers, n_chunks, H]
+// (Pool::Chunks; each chunk's mean over its frames) or [n_layers, H] (Pool::Mean;
 // mean over all frames of all chunks). Throws mert::Error if the audio is shorter than the
 // receptive field.
 at::Tensor embed_waveform(MertModelImpl& model, const PreprocessorConfig& pre,

@@ -43,6 +43,10 @@ struct RunStats {
   double audio_sec = 0, compute_sec = 0, wall_sec = 0;
 };
 
+// A cheap, stable fingerprint of a model dir (16 hex digits): both JSON files in full and samples
+// of the weight file. Equal fingerprints mean the same model.
+std::string model_fingerprint(const LoadedModel& m);
+
 // The identity of a run's outputs: model fingerprint plus every option that changes them. Stored
 // as <out>/mert-embed.json; a rerun into the same dir with different settings is refused
 // (unless overwrite) so that skipped and new files never mix settings.

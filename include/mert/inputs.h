@@ -11,7 +11,13 @@ struct InputItem {
   std::string path;      // audio file to read
   std::string rel_out;   // output path relative to the out dir, without extension
   std::string error;     // non-empty: the item is known bad before decoding (reported as a failure)
+  // Only this part of the file is used: from start_sec, for duration_sec (0 = to the end).
+  double start_sec = 0, duration_sec = 0;
 };
+
+// Cuts a decoded waveform to an item's segment (a no-op for whole files). Throws mert::Error when
+// the segment starts beyond the end of the audio.
+void apply_segment(const InputItem& item, std::vector<float>& samples, int64_t sample_rate);
 
 struct InputOptions {
   std::vector<std::string> list_files;  // --list: one audio path per line

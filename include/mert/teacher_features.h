@@ -70,6 +70,8 @@ class TeacherExtractor {
   int64_t dim() const;
   // The feature's own framing.
   FeatureMatrix native(const float* x, int64_t n);
+  // The same, but an input too short for one native frame is zero-padded until it gives one.
+  FeatureMatrix native_padded(const float* x, int64_t n);
   // One row per model frame (grid.frames(n) rows). Inputs too short for one native frame
   // (MFCC's 25 ms window) are zero-padded to one native frame first.
   FeatureMatrix on_grid(const float* x, int64_t n, const ModelGrid& grid);

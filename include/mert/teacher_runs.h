@@ -25,8 +25,19 @@ struct FeatureRunOptions {
   bool overwrite = false;
   int shard_index = 0, shard_count = 1;
   int jobs = 1;  // files computed in parallel
+  // > 0: instead of frames, per-chunk statistics (the probe's hand-crafted baselines): the
+  // (segment of the) file is cut into chunks of this length (the last one kept if at least
+  // min_last_chunk_sec long, or if it is the only one), and each chunk's native frames give their
+  // mean and standard deviation over time: float32 [1, n_chunks, 2 * dim].
+  double chunk_stats_sec = 0;
+  double min_last_chunk_sec = 0;
 };
-// <out>/<rel_out>.npy, float32 [T, dim]; settings in <out>/mert-features.json (a rerun with other
+// Per-chunk mean and population standard deviation over the rows of each chunk's features,
+// [n_chunks, 2 * dim] (means first). Chunks as FeatureRunOptions::chunk_stats_sec describes.
+FeatureMatrix chunk_statistics(TeacherExtractor& ex, const float* x, int64_t n, int64_t chunk_samples,
+                               int64_t min_last_samples);
+// <out>/<rel_out>.npy, float32 [T, dim] (or the chunk statistics); settings in
+// <out>/mert-features.json (a rerun with other
 // settings is refused unless overwrite); failures in <out>/failures.tsv.
 RunStats run_features(const std::vector<InputItem>& items, const FeatureRunOptions& o, RunObserver& obs);
 

@@ -27,8 +27,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// A cheap, stable fingerprint of a model dir: both JSON files in full and the weight file's size
-// plus 64 KiB samples at 16 evenly spaced offsets (a full hash of 1.3 GB would dominate start-up).
+}  // namespace
+
+// The weight file's size plus 64 KiB samples at 16 evenly spaced offsets: a full hash of 1.3 GB
+// would dominate start-up.
 std::string model_fingerprint(const LoadedModel& m) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](const char* p, size_t n) {
@@ -55,6 +57,8 @@ std::string model_fingerprint(const LoadedModel& m) {
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return hex;
 }
+
+namespace {
 
 std::string failures_path(const RunOptions& o) { return io::failures_path(o.out_dir, o.shard_index, o.shard_count); }
 
@@ -117,6 +121,7 @@ class DecodeQueue {
           d.recompute_only = !opts_.overwrite && fs::exists(d.output, ec);
           try {
             d.samples = decode_audio(item.path, rate_).samples;
+            apply_segment(item, d.samples, rate_);
           } catch (const std::exception& e) {
             d.error = e.what();
           }
@@ -152,7 +157,7 @@ class DecodeQueue {
 struct Member {
   Decoded* d;
   ChunkPlan plan;
-  at::Tensor sum;                          // Pool::Mean, float64
+  at::Tensor sum;                          // Pool::Mean, float64; Pool::Chunks [n_layers, n_chunks, H]
   std::unique_ptr<NpyStreamWriter> writer; // Pool::None, streamed (bounded memory)
   std::vector<int64_t> shape;
   std::string error;
@@ -177,6 +182,9 @@ void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& membe
       if (eo.pool == Pool::None) {
         mb.shape = {n_layers, mb.plan.total_frames, H};
         if (!mb.d->recompute_only) mb.writer = std::make_unique<NpyStreamWriter>(mb.d->output, mb.shape);
+      } else if (eo.pool == Pool::Chunks) {
+        mb.shape = {n_layers, static_cast<int64_t>(mb.plan.size()), H};
+        if (!mb.d->recompute_only) mb.sum = torch::empty(mb.shape, torch::kFloat);
       } else {
         mb.shape = {n_layers, H};
       }
@@ -198,6 +206,8 @@ void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& membe
       if (eo.pool == Pool::Mean) {
         auto s = fr.to(torch::kDouble).sum(1);
         mb.sum = mb.sum.defined() ? mb.sum + s : s;
+      } else if (eo.pool == Pool::Chunks) {
+        mb.sum.select(1, static_cast<int64_t>(c)).copy_(fr.to(torch::kDouble).mean(1));
       } else {
         for (int64_t l = 0; l < n_layers; ++l)
           mb.writer->write_at((l * mb.plan.total_frames + mb.plan.frame_offset[c]) * H, fr[l]);
@@ -208,6 +218,8 @@ void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& membe
       try {
         if (eo.pool == Pool::Mean)
           write_npy(mb->d->output, (mb->sum / static_cast<double>(mb->plan.total_frames)).to(torch::kFloat));
+        else if (eo.pool == Pool::Chunks)
+          write_npy(mb->d->output, mb->sum);
         else
           mb->writer->commit();
       } catch (const std::exception& e) {
@@ -231,7 +243,8 @@ std::string run_settings_json(const LoadedModel& m, const RunOptions& o) {
   j["model_fingerprint"] = model_fingerprint(m);
   j["model_dir"] = fs::absolute(m.dir).lexically_normal().string();
   j["layers"] = selected_layers(o.embed, m.config);
-  j["pool"] = o.embed.pool == Pool::Mean ? "mean" : "none";
+  j["pool"] = pool_name(o.embed.pool);
+  if (o.embed.min_last_chunk_sec > 0) j["min_last_chunk_sec"] = o.embed.min_last_chunk_sec;
   j["chunk_sec"] = o.embed.chunk_sec;
   j["hop_sec"] = o.embed.hop_sec > 0 ? o.embed.hop_sec : o.embed.chunk_sec;
   j["normalize"] = !m.preprocessor.do_normalize ? "off" : o.embed.normalize_per_chunk ? "per-chunk" : "per-file";

@@ -13,7 +13,17 @@ namespace mert {
 Pool parse_pool(const std::string& s) {
   if (s == "none") return Pool::None;
   if (s == "mean") return Pool::Mean;
-  throw Error("--pool must be 'none' or 'mean', got '" + s + "'");
+  if (s == "chunks") return Pool::Chunks;
+  throw Error("--pool must be 'none', 'mean' or 'chunks', got '" + s + "'");
+}
+
+const char* pool_name(Pool p) {
+  switch (p) {
+    case Pool::None: return "none";
+    case Pool::Mean: return "mean";
+    case Pool::Chunks: return "chunks";
+  }
+  return "?";
 }
 
 std::vector<int64_t> parse_layers(const std::string& s, int64_t num_hidden_layers) {
@@ -52,6 +62,7 @@ void EmbedOptions::validate(const ModelConfig& cfg) const {
   if (!(hop_sec >= 0) || !std::isfinite(hop_sec)) throw Error("--hop-sec must be >= 0");
   if (hop_sec > 0 && chunk_sec == 0) throw Error("--hop-sec needs --chunk-sec > 0");
   if (hop_sec > 0 && hop_sec * static_cast<double>(cfg.sample_rate) < 1.0) throw Error("--hop-sec is shorter than one sample");
+  if (!(min_last_chunk_sec >= 0) || !std::isfinite(min_last_chunk_sec)) throw Error("min_last_chunk_sec must be >= 0");
   if (batch < 1 || batch > 4096) throw Error("--batch must be in [1, 4096]");
 }
 
@@ -60,7 +71,7 @@ std::string EmbedOptions::to_string() const {
   os << "layers=";
   if (layers.empty()) os << "all";
   for (size_t i = 0; i < layers.size(); ++i) os << (i ? "," : "") << layers[i];
-  os << " pool=" << (pool == Pool::Mean ? "mean" : "none") << " chunk-sec=" << chunk_sec
+  os << " pool=" << pool_name(pool) << " chunk-sec=" << chunk_sec
      << " hop-sec=" << (hop_sec > 0 ? hop_sec : chunk_sec) << " batch=" << batch
      << " normalize=" << (normalize_per_chunk ? "per-chunk" : "per-file");
   return os.str();
@@ -81,7 +92,9 @@ ChunkPlan plan_chunks(int64_t n, const EmbedOptions& opts, const ModelConfig& cf
   for (int64_t start = 0; start < n; start += hop) {
     const int64_t len = std::min(chunk, n - start);
     const int64_t frames = cfg.frames_for_samples(len);
-    if (frames >= 1) {
+    const bool too_short_tail = start > 0 && len < chunk &&
+                                static_cast<double>(len) < opts.min_last_chunk_sec * static_cast<double>(cfg.sample_rate);
+    if (frames >= 1 && !too_short_tail) {
       p.start.push_back(start);
       p.length.push_back(len);
       p.frames.push_back(frames);
@@ -149,7 +162,9 @@ at::Tensor embed_waveform(MertModelImpl& model, const PreprocessorConfig& pre, s
   std::vector<at::Tensor> frames(plan.size());
   at::Tensor sum;  // float64 accumulation for the mean
   run_chunks(model, pre, wave, plan, opts, [&](size_t c, const at::Tensor& f) {
-    if (opts.pool == Pool::Mean) {
+    if (opts.pool == Pool::Chunks) {
+      frames[c] = f.to(torch::kDouble).mean(1).to(torch::kFloat);
+    } else if (opts.pool == Pool::Mean) {
       auto s = f.to(torch::kDouble).sum(1);
       sum = sum.defined() ? sum + s : s;
     } else {
@@ -157,6 +172,7 @@ at::Tensor embed_waveform(MertModelImpl& model, const PreprocessorConfig& pre, s
     }
   });
   if (opts.pool == Pool::Mean) return (sum / static_cast<double>(plan.total_frames)).to(torch::kFloat).contiguous();
+  if (opts.pool == Pool::Chunks) return torch::stack(frames, 1).contiguous();
   return (frames.size() == 1 ? frames[0] : torch::cat(frames, 1)).contiguous();
 }
 

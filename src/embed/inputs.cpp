@@ -2,6 +2,7 @@
 #include "mert/manifest.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -122,6 +123,25 @@ std::vector<InputItem> select_shard(const std::vector<InputItem>& items, int ind
     if (static_cast<int>(h % static_cast<uint64_t>(count)) == index) out.push_back(it);
   }
   return out;
+}
+
+}  // namespace mert
+
+namespace mert {
+
+void apply_segment(const InputItem& item, std::vector<float>& samples, int64_t sample_rate) {
+  if (item.start_sec <= 0 && item.duration_sec <= 0) return;
+  const auto n = static_cast<int64_t>(samples.size());
+  const int64_t start = std::llround(std::max(0.0, item.start_sec) * static_cast<double>(sample_rate));
+  if (start >= n)
+    throw Error("segment starts at " + std::to_string(item.start_sec) + " s, beyond the end of the audio (" +
+                std::to_string(static_cast<double>(n) / static_cast<double>(sample_rate)) + " s)");
+  const int64_t len = item.duration_sec > 0
+                          ? std::min(n - start, static_cast<int64_t>(std::llround(item.duration_sec * static_cast<double>(sample_rate))))
+                          : n - start;
+  if (start > 0) std::copy(samples.begin() + start, samples.begin() + start + len, samples.begin());
+  samples.resize(static_cast<size_t>(len));
+  samples.shrink_to_fit();
 }
 
 }  // namespace mert

@@ -27,6 +27,31 @@ struct FeatureResult {
 };
 }  // namespace
 
+FeatureMatrix chunk_statistics(TeacherExtractor& ex, const float* x, int64_t n, int64_t chunk_samples,
+                               int64_t min_last_samples) {
+  std::vector<std::pair<int64_t, int64_t>> chunks;  // (start, length)
+  for (int64_t start = 0; start < n; start += chunk_samples) {
+    const int64_t len = std::min(chunk_samples, n - start);
+    if (start == 0 || len >= chunk_samples || len >= min_last_samples) chunks.emplace_back(start, len);
+  }
+  FeatureMatrix out(static_cast<int64_t>(chunks.size()), 2 * ex.dim());
+  const int64_t d = ex.dim();
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    const FeatureMatrix f = ex.native_padded(x + chunks[c].first, chunks[c].second);
+    if (f.rows == 0) throw Error("audio too short for one feature frame");
+    float* row = out.row(static_cast<int64_t>(c));
+    for (int64_t j = 0; j < d; ++j) {
+      double s = 0, s2 = 0;
+      for (int64_t t = 0; t < f.rows; ++t) s += f.at(t, j);
+      const double mean = s / static_cast<double>(f.rows);
+      for (int64_t t = 0; t < f.rows; ++t) s2 += (f.at(t, j) - mean) * (f.at(t, j) - mean);
+      row[j] = static_cast<float>(mean);
+      row[d + j] = static_cast<float>(std::sqrt(s2 / static_cast<double>(f.rows)));
+    }
+  }
+  return out;
+}
+
 RunStats run_features(const std::vector<InputItem>& items, const FeatureRunOptions& o, RunObserver& obs) {
   const auto t_start = Clock::now();
   std::error_code ec;
@@ -41,6 +66,10 @@ RunStats run_features(const std::vector<InputItem>& items, const FeatureRunOptio
   settings["conv_kernel"] = o.grid.conv_kernel;
   settings["conv_stride"] = o.grid.conv_stride;
   settings["params"] = nlohmann::json::parse(o.params.to_json());
+  if (o.chunk_stats_sec > 0) {
+    settings["chunk_stats_sec"] = o.chunk_stats_sec;
+    settings["min_last_chunk_sec"] = o.min_last_chunk_sec;
+  }
   io::check_and_record_settings((fs::path(o.out_dir) / "mert-features.json").string(), settings.dump(2) + "\n",
                                 o.overwrite, {}, o.out_dir);
 
@@ -66,16 +95,22 @@ RunStats run_features(const std::vector<InputItem>& items, const FeatureRunOptio
     if (!extractors[static_cast<size_t>(w)])
       extractors[static_cast<size_t>(w)] = std::make_unique<TeacherExtractor>(o.type, o.params);
     TeacherExtractor& ex = *extractors[static_cast<size_t>(w)];
-    const Audio audio = decode_audio(item.path, static_cast<int64_t>(o.params.sample_rate));
+    Audio audio = decode_audio(item.path, static_cast<int64_t>(o.params.sample_rate));
+    apply_segment(item, audio.samples, static_cast<int64_t>(o.params.sample_rate));
     const auto t0 = Clock::now();
     const int64_t n = static_cast<int64_t>(audio.samples.size());
-    FeatureMatrix f = o.model_grid ? ex.on_grid(audio.samples.data(), n, o.grid) : ex.native(audio.samples.data(), n);
+    FeatureMatrix f;
+    if (o.chunk_stats_sec > 0)
+      f = chunk_statistics(ex, audio.samples.data(), n, std::llround(o.chunk_stats_sec * o.params.sample_rate),
+                           std::llround(o.min_last_chunk_sec * o.params.sample_rate));
+    else
+      f = o.model_grid ? ex.on_grid(audio.samples.data(), n, o.grid) : ex.native(audio.samples.data(), n);
     r.compute_sec = seconds_since(t0);
     r.audio_sec = static_cast<double>(n) / o.params.sample_rate;
-    r.shape = {f.rows, f.cols};
+    r.shape = o.chunk_stats_sec > 0 ? std::vector<int64_t>{1, f.rows, f.cols} : std::vector<int64_t>{f.rows, f.cols};
     fs::create_directories(fs::path(out).parent_path());
     io::remove_stale_temps(out);
-    write_npy(out, torch::from_blob(f.data.data(), {f.rows, f.cols}, torch::kFloat32));
+    write_npy(out, torch::from_blob(f.data.data(), r.shape, torch::kFloat32));
     return r;
   };
   std::function<bool(size_t, Outcome<FeatureResult>&)> consume = [&](size_t i, Outcome<FeatureResult>& out) {

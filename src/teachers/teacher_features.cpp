@@ -277,14 +277,18 @@ int64_t TeacherExtractor::native_frames(int64_t n) const {
 FeatureMatrix TeacherExtractor::on_grid(const float* x, int64_t n, const ModelGrid& grid) {
   const int64_t frames = grid.frames(n);
   if (frames == 0) return FeatureMatrix(0, dim());
-  if (native_frames(n) > 0) return align_to_grid(native(x, n), first_center(), step(), frames, grid.hop());
+  return align_to_grid(native_padded(x, n), first_center(), step(), frames, grid.hop());
+}
+
+FeatureMatrix TeacherExtractor::native_padded(const float* x, int64_t n) {
+  if (native_frames(n) > 0) return native(x, n);
   // Shorter than one native frame (e.g. 400..599 samples against MFCC's 600-sample window):
   // zero-pad to the shortest length that gives one frame.
   int64_t len = n;
   while (native_frames(len) == 0) len += 64;
   std::vector<float> padded(static_cast<size_t>(len), 0.0f);
   std::copy_n(x, n, padded.data());
-  return align_to_grid(native(padded.data(), len), first_center(), step(), frames, grid.hop());
+  return native(padded.data(), len);
 }
 
 }  // namespace mert

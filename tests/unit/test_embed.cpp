@@ -7,6 +7,7 @@
 #include "mert/audio.h"
 #include "mert/embed.h"
 #include "mert/error.h"
+#include "mert/inputs.h"
 #include "mert/presets.h"
 #include "test_models.h"
 
@@ -84,6 +85,48 @@ TEST(Embed, ShortTailChunkDroppedOnlyIfNoFrame) {
   EXPECT_EQ(mert::embed_waveform(*f.model, pre, wave, o).size(1), f.cfg.frames_for_samples(24000));
   wave.resize(24000 + 400);  // 400 samples -> one more frame
   EXPECT_EQ(mert::embed_waveform(*f.model, pre, wave, o).size(1), f.cfg.frames_for_samples(24000) + 1);
+}
+
+TEST(Embed, ChunkPoolIsEachChunksMeanAndShortTailRule) {
+  Fixture f;
+  mert::PreprocessorConfig pre;
+  pre.do_normalize = false;
+  auto wave = mert::generate_test_music(2.5, 24000, 5);  // chunks of 1 s, 1 s, 0.5 s
+  mert::EmbedOptions o;
+  o.pool = mert::Pool::None;
+  o.chunk_sec = 1.0;
+  const auto frames = mert::embed_waveform(*f.model, pre, wave, o);
+  o.pool = mert::Pool::Chunks;
+  const auto chunks = mert::embed_waveform(*f.model, pre, wave, o);
+  ASSERT_EQ(chunks.sizes(), torch::IntArrayRef({3, 3, 32}));
+  const int64_t T1 = f.cfg.frames_for_samples(24000);
+  EXPECT_LE((chunks.select(1, 0) - frames.narrow(1, 0, T1).mean(1)).abs().max().item<double>(), 1e-5);
+  EXPECT_LE((chunks.select(1, 2) - frames.narrow(1, 2 * T1, frames.size(1) - 2 * T1).mean(1)).abs().max().item<double>(), 1e-5);
+  // MARBLE drops a last chunk under 1 s; a single short chunk is always kept.
+  o.min_last_chunk_sec = 0.6;
+  EXPECT_EQ(mert::embed_waveform(*f.model, pre, wave, o).size(1), 2);
+  o.min_last_chunk_sec = 0.5;
+  EXPECT_EQ(mert::embed_waveform(*f.model, pre, wave, o).size(1), 3);
+  std::vector<float> short_wave(wave.begin(), wave.begin() + 6000);
+  o.min_last_chunk_sec = 1.0;
+  EXPECT_EQ(mert::embed_waveform(*f.model, pre, short_wave, o).size(1), 1);
+}
+
+TEST(Embed, SegmentCutsTheDecodedWave) {
+  std::vector<float> w(100);
+  for (int i = 0; i < 100; ++i) w[static_cast<size_t>(i)] = static_cast<float>(i);
+  mert::InputItem item{"x.wav", "x", "", 0.2, 0.3};  // 10 Hz: samples 2..4
+  auto a = w;
+  mert::apply_segment(item, a, 10);
+  EXPECT_EQ(a, (std::vector<float>{2, 3, 4}));
+  item.duration_sec = 0;  // to the end
+  auto b = w;
+  mert::apply_segment(item, b, 10);
+  EXPECT_EQ(b.size(), 98u);
+  EXPECT_EQ(b.front(), 2.0f);
+  item.start_sec = 11;  // beyond the end
+  auto c = w;
+  EXPECT_THROW(mert::apply_segment(item, c, 10), mert::Error);
 }
 
 TEST(Embed, RejectsBadOptionsAndShortAudio) {

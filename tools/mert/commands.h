@@ -14,6 +14,7 @@ int cmd_label(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_pretrain(int argc, char** argv);
 int cmd_export(int argc, char** argv);
+int cmd_probe(int argc, char** argv);
 int cmd_metrics(int argc, char** argv);  // bad input: one line on stderr, exit 2
 
 }  // namespace mert::cli

@@ -29,6 +29,7 @@ void print_usage() {
                "  label      k-means teacher labels: 'label fit' codebooks, 'label apply' fairseq label files\n"
                "  pretrain   pre-train with the MERT objective (resumable, one or many processes)\n"
                "  export     a pre-training run's checkpoint -> a model dir 'embed' loads\n"
+               "  probe      score a model's features (or a hand-made baseline) on MIR tasks, MARBLE protocol\n"
                "  metrics    score saved predictions as scikit-learn / mir_eval do (accuracy, ROC-AUC, AP, R2, key)\n\n"
                "Run 'mert <command> --help' for the options of a command.\n";
 }
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return mert::cli::cmd_bench(argc - 2, argv + 2);
     if (cmd == "pretrain") return mert::cli::cmd_pretrain(argc - 2, argv + 2);
     if (cmd == "export") return mert::cli::cmd_export(argc - 2, argv + 2);
+    if (cmd == "probe") return mert::cli::cmd_probe(argc - 2, argv + 2);
     if (cmd == "metrics") return mert::cli::cmd_metrics(argc - 2, argv + 2);
     std::cerr << "mert: error: unknown command '" << cmd << "' (run 'mert --help')\n";
     return 2;

@@ -1,0 +1,323 @@
+// `mert probe` end to end: read the task's data, cache features, sweep (lr x layer) with one
+// head per point (each point's result kept on disk, so a killed sweep continues), choose by
+// validation, write the test predictions and the reports.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "io/atomic_file.h"
+#include "io/run_dir.h"
+#include "mert/error.h"
+#include "mert/metrics.h"
+#include "mert/npy.h"
+#include "mert/probe.h"
+#include "mert/teacher_features.h"
+#include "mert/system_info.h"
+#include "probe/feature_cache.h"
+#include "probe/report.h"
+#include "probe/train_head.h"
+
+namespace mert::probe {
+namespace fs = std::filesystem;
+namespace {
+
+void write_text(const std::string& path, const std::string& text) {
+  io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const char* type_name(TaskType t) {
+  switch (t) {
+    case TaskType::Multiclass: return "multiclass";
+    case TaskType::Multilabel: return "multilabel";
+    case TaskType::Regression: return "regression";
+    case TaskType::Key: return "key";
+  }
+  return "?";
+}
+
+std::string point_name(double lr, int layer) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "lr%g_layer%s", lr, layer_label(layer).c_str());
+  return buf;
+}
+
+nlohmann::ordered_json point_json(const PointResult& p) {
+  nlohmann::ordered_json j;
+  j["lr"] = p.lr;
+  j["layer"] = layer_label(p.layer);
+  j["valid"] = p.valid;
+  j["best_epoch"] = p.best_epoch;
+  j["epochs"] = p.epochs;
+  j["train_sec"] = p.train_sec;
+  if (!p.key_strategy.empty()) j["key_strategy"] = p.key_strategy;
+  j["test"] = p.test;
+  return j;
+}
+
+PointResult point_from_json(const nlohmann::json& j) {
+  PointResult p;
+  p.lr = j.at("lr").get<double>();
+  const std::string layer = j.at("layer").get<std::string>();
+  p.layer = layer == "wsum" ? kWeightedSum : std::stoi(layer);
+  p.valid = j.at("valid").is_null() ? NAN : j.at("valid").get<double>();
+  p.best_epoch = j.at("best_epoch").get<int>();
+  p.epochs = j.at("epochs").get<int>();
+  p.train_sec = j.at("train_sec").get<double>();
+  if (j.contains("key_strategy")) p.key_strategy = j.at("key_strategy").get<std::string>();
+  for (const auto& kv : j.at("test").items()) p.test[kv.key()] = kv.value().is_null() ? NAN : kv.value().get<double>();
+  p.resumed = true;
+  return p;
+}
+
+// The test object of results.json, with the names `mert metrics` prints (regression: r2 as a list).
+nlohmann::ordered_json test_json(const TaskSpec& task, const ProbeDataset& data, const std::map<std::string, double>& m) {
+  nlohmann::ordered_json j;
+  if (task.type == TaskType::Regression) {
+    std::vector<double> r2;
+    for (const auto& name : data.class_names) r2.push_back(m.at("r2_" + name));
+    j["r2"] = r2;
+  }
+  for (const auto& kv : m) j[kv.first] = kv.first == "skipped_classes" ? nlohmann::json(static_cast<int64_t>(kv.second)) : nlohmann::json(kv.second);
+  return j;
+}
+
+double task_score(const TaskSpec& task, const std::map<std::string, double>& test) {
+  double s = 0;
+  for (const auto& m : task.score_metrics) s += test.at(m);
+  return 100.0 * s / static_cast<double>(task.score_metrics.size());
+}
+
+// The test predictions of the chosen point, for anyone to rescore.
+void write_predictions(const std::string& out, const TaskSpec& task, const ProbeDataset& data, const SplitData& test,
+                       const std::string& point_dir, const PointResult& chosen) {
+  const std::string base = (fs::path(point_dir) / point_name(chosen.lr, chosen.layer)).string();
+  fs::copy_file(base + ".test_scores.npy", out + "/test_scores.npy.tmp", fs::copy_options::overwrite_existing);
+  fs::rename(out + "/test_scores.npy.tmp", out + "/test_scores.npy");
+  std::string ids;
+  for (const auto* it : test.items) ids += it->id + "\n";
+  write_text(out + "/test_ids.txt", ids);
+  if (task.type == TaskType::Multiclass || task.type == TaskType::Key)
+    write_npy(out + "/test_targets.npy", torch::tensor(test.y.labels, torch::kLong));
+  else
+    write_npy(out + "/test_targets.npy", test.y.targets);
+  if (task.type == TaskType::Key) {
+    const auto est = nlohmann::json::parse(read_text(base + ".json")).at("test_key_estimates").get<std::vector<int>>();
+    std::string ref_tsv, est_tsv;
+    for (size_t i = 0; i < test.items.size(); ++i) {
+      ref_tsv += test.items[i]->id + "\t" + metrics::key_name(static_cast<int>(test.y.labels[i])) + "\n";
+      est_tsv += test.items[i]->id + "\t" + metrics::key_name(est[i]) + "\n";
+    }
+    write_text(out + "/test_keys_ref.tsv", ref_tsv);
+    write_text(out + "/test_keys.tsv", est_tsv);
+  }
+  std::string classes;
+  for (const auto& c : data.class_names) classes += c + "\n";
+  write_text(out + "/classes.txt", classes);
+}
+
+}  // namespace
+
+void ProbeOptions::validate() const {
+  if (task.empty()) throw Error("missing --task");
+  if (data_dir.empty()) throw Error("missing --data <dataset dir>");
+  if (out_dir.empty()) throw Error("missing -o <out dir>");
+  if (features.model_dir.empty() == features.hand.empty())
+    throw Error("give either -m <model dir> or --features mfcc|logmel|cqt|chroma");
+  if (!features.hand.empty()) parse_teacher_feature(features.hand);  // throws on unknown names
+  if (lrs.empty()) throw Error("no learning rates given");
+  for (double lr : lrs)
+    if (!(lr > 0) || !std::isfinite(lr)) throw Error("learning rates must be positive");
+  if (batch_files < 1) throw Error("--batch must be >= 1");
+  if (hidden < 1) throw Error("--hidden must be >= 1");
+  if (!(dropout >= 0 && dropout < 1)) throw Error("--dropout must be in [0, 1)");
+  if (max_epochs < 0) throw Error("--epochs must be >= 0");
+}
+
+ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
+  o.validate();
+  const TaskSpec& task = find_task(o.task);
+  const auto t_start = std::chrono::steady_clock::now();
+  const ProbeDataset data = task.reader(o.data_dir);
+  std::map<std::string, int> per_split;
+  for (const auto& it : data.items) ++per_split[it.split];
+  obs.on_message(task.name + ": " + std::to_string(data.items.size()) + " items (train " +
+                 std::to_string(per_split["train"]) + ", valid " + std::to_string(per_split["valid"]) + ", test " +
+                 std::to_string(per_split["test"]) + "), " + std::to_string(data.class_names.size()) +
+                 (task.type == TaskType::Regression ? " outputs" : " classes"));
+  fs::create_directories(o.out_dir);
+
+  const CacheInfo cache = build_cache(task, data, o, obs);
+  if (!cache.failed_ids.empty() && !o.skip_failed)
+    throw Error(std::to_string(cache.failed_ids.size()) + " items could not be decoded (first: '" + cache.failed_ids[0] +
+                "'; reasons in " + cache.dir + "/failures.tsv); fix them or pass --skip-failed to leave them out");
+  const ProbeData d = prepare_data(task, data, cache, !o.features.hand.empty());
+  const int64_t n_layers = d.train.features.n_layers();
+
+  std::vector<int> layers = o.layers;
+  if (layers.empty()) {
+    for (int l = 0; l < n_layers; ++l) layers.push_back(l);
+    if (n_layers > 1) layers.push_back(kWeightedSum);
+  }
+  for (int l : layers)
+    if (l != kWeightedSum && (l < 0 || l >= n_layers))
+      throw Error("layer " + std::to_string(l) + " does not exist (the features have hidden states 0.." +
+                  std::to_string(n_layers - 1) + ")");
+  const int max_epochs = o.max_epochs > 0 ? o.max_epochs : task.max_epochs;
+
+  // Sweep points from an earlier run are reused only under identical settings.
+  nlohmann::ordered_json settings;
+  settings["format"] = "mert-probe/1";
+  settings["task"] = task.name;
+  settings["features"] = cache.source;
+  settings["cache"] = fs::absolute(cache.dir).lexically_normal().string();
+  settings["seed"] = o.seed;
+  settings["batch_files"] = o.batch_files;
+  settings["hidden"] = o.hidden;
+  settings["dropout"] = o.dropout;
+  settings["max_epochs"] = max_epochs;
+  settings["threads"] = torch::get_num_threads();
+  const std::string point_dir = (fs::path(o.out_dir) / "points").string();
+  fs::create_directories(point_dir);
+  if (o.overwrite)
+    for (const auto& e : fs::directory_iterator(point_dir)) fs::remove(e.path());
+  io::check_and_record_settings((fs::path(o.out_dir) / "probe-settings.json").string(), settings.dump(2) + "\n",
+                                o.overwrite, {"cache"}, o.out_dir);
+
+  ProbeReport report;
+  report.task = task.name;
+  const size_t total = o.lrs.size() * layers.size();
+  double trained_sec = 0;
+  size_t trained = 0;
+  for (double lr : o.lrs) {
+    for (int layer : layers) {
+      const std::string base = (fs::path(point_dir) / point_name(lr, layer)).string();
+      PointResult p;
+      if (fs::exists(base + ".json") && fs::exists(base + ".test_scores.npy")) {
+        p = point_from_json(nlohmann::json::parse(read_text(base + ".json")));
+      } else {
+        TrainSettings s;
+        s.lr = lr;
+        s.layer = layer;
+        s.seed = o.seed;
+        s.batch_files = o.batch_files;
+        s.hidden = o.hidden;
+        s.dropout = o.dropout;
+        s.max_epochs = max_epochs;
+        s.plateau_patience = task.plateau_patience;
+        s.early_stop_patience = task.early_stop_patience;
+        const TrainedPoint tp = train_point(task, data, d, s);
+        p = tp.result;
+        nlohmann::ordered_json j = point_json(p);
+        if (!tp.test.key_estimates.empty()) j["test_key_estimates"] = tp.test.key_estimates;
+        if (!tp.layer_mix.empty()) j["layer_mix"] = tp.layer_mix;
+        // Scores first, then the record: a point counts as done only when both exist.
+        write_npy(base + ".test_scores.npy", tp.test.item_scores);
+        write_text(base + ".json", j.dump(2) + "\n");
+        trained_sec += p.train_sec;
+        ++trained;
+      }
+      report.points.push_back(p);
+      const size_t left = total - report.points.size();
+      obs.on_point(report.points.size(), total, p, trained ? trained_sec / static_cast<double>(trained) * static_cast<double>(left) : -1);
+    }
+  }
+
+  // Selection by validation only; ties go to the first point in sweep order.
+  report.chosen = report.points.front();
+  for (const auto& p : report.points)
+    if (p.valid > report.chosen.valid || !std::isfinite(report.chosen.valid)) report.chosen = p;
+  report.score = task_score(task, report.chosen.test);
+
+  const std::string out = o.out_dir;
+  write_predictions(out, task, data, d.test, point_dir, report.chosen);
+  const std::string chosen_record = read_text((fs::path(point_dir) / (point_name(report.chosen.lr, report.chosen.layer) + ".json")).string());
+
+  std::string source = cache.source;
+  if (!cache.model_config.empty()) source += " (" + cache.model_config + ")";
+  nlohmann::ordered_json r;
+  r["format"] = "mert-probe-results/1";
+  r["task"] = task.name;
+  r["type"] = type_name(task.type);
+  r["data_dir"] = fs::absolute(o.data_dir).lexically_normal().string();
+  r["items"] = {{"train", d.train.items.size()}, {"valid", d.valid.items.size()}, {"test", d.test.items.size()}};
+  r["items_failed"] = cache.failed_ids;
+  r["classes"] = data.class_names;
+  r["features"] = {{"source", cache.source},
+                   {"model_dir", o.features.model_dir},
+                   {"model_config", cache.model_config},
+                   {"dtype", o.features.hand.empty() ? o.features.dtype : ""},
+                   {"hand", o.features.hand},
+                   {"crop_sec", task.crop_sec},
+                   {"chunk_sec", task.chunk_sec},
+                   {"pool", o.features.hand.empty() ? "mean over each chunk's frames"
+                                                    : "mean and std over each chunk's frames, standardised"},
+                   {"cache", cache.dir}};
+  r["protocol"] = {{"head", "MLP " + std::to_string(d.train.features.dim()) + "-" + std::to_string(o.hidden) + "-" +
+                                std::to_string(d.outputs) + ", ReLU, dropout " + std::to_string(o.dropout)},
+                   {"optimizer", "Adam"},
+                   {"batch_files", o.batch_files},
+                   {"max_epochs", max_epochs},
+                   {"plateau_patience", task.plateau_patience},
+                   {"early_stop_patience", task.early_stop_patience},
+                   {"monitor", "valid " + task.monitor},
+                   {"lrs", o.lrs},
+                   {"seed", o.seed},
+                   {"threads", torch::get_num_threads()}};
+  std::vector<std::string> layer_names;
+  for (int l : layers) layer_names.push_back(layer_label(l));
+  r["protocol"]["layers"] = layer_names;
+  for (const auto& p : report.points) r["sweep"].push_back(point_json(p));
+  nlohmann::ordered_json chosen = point_json(report.chosen);
+  const auto rec = nlohmann::json::parse(chosen_record);
+  if (rec.contains("layer_mix")) chosen["layer_mix"] = rec["layer_mix"];
+  r["chosen"] = chosen;
+  r["test"] = test_json(task, data, report.chosen.test);
+  r["score"] = report.score;
+  r["score_metrics"] = task.score_metrics;
+  r["build"] = build_info();
+  r["wall_sec"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  report.results_json_path = (fs::path(out) / "results.json").string();
+  write_text(report.results_json_path, r.dump(2) + "\n");
+
+  std::ostringstream summary;
+  summary << "- data: " << o.data_dir << " (train " << d.train.items.size() << ", valid " << d.valid.items.size()
+          << ", test " << d.test.items.size() << " items; " << task.chunk_sec << " s chunks"
+          << (task.crop_sec > 0 ? ", first " + std::to_string(static_cast<int>(task.crop_sec)) + " s" : "") << ")\n"
+          << "- sweep: " << o.lrs.size() << " learning rates x " << layers.size() << " layers, seed " << o.seed << "\n";
+  write_results_md(out + "/results.md", task, source, summary.str(), report.points, report.chosen, report.score);
+  write_sweep_csv(out + "/sweep.csv", task, report.points);
+  write_layer_curve_svg(out + "/layer_curve.svg", task, source, report.points, report.chosen);
+  return report;
+}
+
+std::vector<ProbeReport> run_suite(const std::vector<std::string>& tasks, const ProbeOptions& o, ProbeObserver& obs) {
+  std::vector<ProbeReport> reports;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const TaskSpec& spec = find_task(tasks[i]);
+    ProbeOptions t = o;
+    t.task = spec.name;
+    t.data_dir = (fs::path(o.data_dir) / (spec.suite_dir.empty() ? spec.name : spec.suite_dir)).string();
+    t.out_dir = (fs::path(o.out_dir) / spec.name).string();
+    if (t.cache_dir.empty()) t.cache_dir = (fs::path(o.out_dir) / "cache").string();  // shared across tasks
+    obs.on_message("task " + std::to_string(i + 1) + "/" + std::to_string(tasks.size()) + ": " + spec.name);
+    reports.push_back(run_probe(t, obs));
+  }
+  std::string source = o.features.hand.empty() ? "model " + o.features.model_dir + " (" + o.features.dtype + ")"
+                                               : "hand features: " + o.features.hand;
+  write_suite_summary(o.out_dir, reports, source);
+  return reports;
+}
+
+}  // namespace mert::probe

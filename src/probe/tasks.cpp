@@ -1,0 +1,89 @@
+// The table of clip-level probing tasks: reader, audio cutting and training settings per task
+// (reference/marble-protocol.md §2.2–§2.3). The synthetic tasks take their analogue's settings.
+#include <algorithm>
+
+#include "mert/error.h"
+#include "mert/probe.h"
+#include "probe/readers.h"
+
+namespace mert::probe {
+namespace {
+
+const std::vector<std::string> kAccuracy{"accuracy"};
+const std::vector<std::string> kTagging{"roc_auc_macro", "ap_macro"};
+const std::vector<std::string> kR2{"r2_mean"};
+const std::vector<std::string> kKey{"weighted_score"};
+
+TaskSpec classification(std::string name, std::string summary, DatasetReader reader, std::string suite_dir,
+                        double crop, double chunk, int plateau, int stop, int epochs, int layer) {
+  return TaskSpec{std::move(name), std::move(summary), TaskType::Multiclass, reader, std::move(suite_dir), crop, chunk,
+                  plateau, stop, epochs, layer, kAccuracy, "accuracy"};
+}
+TaskSpec tagging(std::string name, std::string summary, DatasetReader reader, std::string suite_dir, int layer) {
+  return TaskSpec{std::move(name), std::move(summary), TaskType::Multilabel, reader, std::move(suite_dir), 0, 30,
+                  3, 10, 100, layer, kTagging, "roc_auc_macro"};
+}
+TaskSpec regression(std::string name, std::string summary, DatasetReader reader, std::string suite_dir, double crop,
+                    double chunk, int layer) {
+  return TaskSpec{std::move(name), std::move(summary), TaskType::Regression, reader, std::move(suite_dir), crop, chunk,
+                  5, 20, 100, layer, kR2, "r2_mean"};
+}
+TaskSpec key(std::string name, std::string summary, DatasetReader reader, std::string suite_dir) {
+  return TaskSpec{std::move(name), std::move(summary), TaskType::Key, reader, std::move(suite_dir), 0, 30,
+                  5, 20, 100, 8, kKey, "weighted_score"};
+}
+
+}  // namespace
+
+const std::vector<TaskSpec>& task_specs() {
+  static const std::vector<TaskSpec> specs = {
+      classification("nsynth-pitch", "NSynth pitch, 128 MIDI classes (4 s notes)", read_nsynth_pitch, "", 0, 30, 3,
+                     10, 50, 1),
+      classification("nsynth-instrument", "NSynth instrument family, 11 classes", read_nsynth_instrument, "", 0, 30, 3,
+                     10, 50, 6),
+      classification("gtzan", "GTZAN genre, 10 classes, fault-filtered split", read_gtzan, "", 0, 30, 6, 20, 100, 7),
+      key("giantsteps-key", "GiantSteps key, 24 classes (train: GiantSteps-MTG-key), 30 s clips, song ensemble",
+          read_giantsteps_key, ""),
+      tagging("mtt", "MagnaTagATune top-50 tags (multi-label)", read_mtt, "", kWeightedSum),
+      regression("emo", "Emomusic arousal and valence (regression; first 30 s in 5 s chunks)", read_emo, "", 30, 5, 5),
+      classification("vocalset-singer", "VocalSet singer identity, 20 classes (3 s segments)", read_vocalset_singer,
+                     "", 30, 5, 5, 20, 100, 2),
+      classification("vocalset-technique", "VocalSet singing technique, 10 classes (3 s segments)",
+                     read_vocalset_technique, "", 30, 5, 5, 10, 100, 9),
+      tagging("mtg-genre", "MTG-Jamendo genre tags, split 0 (multi-label)", read_mtg_genre, "", 7),
+      tagging("mtg-instrument", "MTG-Jamendo instrument tags, split 0 (multi-label)", read_mtg_instrument, "",
+              kWeightedSum),
+      tagging("mtg-mood", "MTG-Jamendo mood/theme tags, split 0 (multi-label)", read_mtg_mood, "", 6),
+      tagging("mtg-top50", "MTG-Jamendo top-50 tags, split 0 (multi-label)", read_mtg_top50, "", 6),
+      classification("synth-pitch", "mert synth pitch: MIDI pitch of rendered notes (NSynth-like)", read_synth_pitch,
+                     "pitch", 0, 30, 3, 10, 50, 1),
+      classification("synth-instrument", "mert synth pitch: instrument family of rendered notes",
+                     read_synth_instrument, "pitch", 0, 30, 3, 10, 50, 6),
+      key("synth-key", "mert synth key: key of generated progressions, 24 classes", read_synth_key, "key"),
+      tagging("synth-tags", "mert synth tags: instrument families and drums (multi-label)", read_synth_tags, "tags",
+              kWeightedSum),
+      regression("synth-tempo", "mert synth beat: tempo in BPM (regression)", read_synth_tempo, "beat", 0, 30, 5),
+  };
+  return specs;
+}
+
+const TaskSpec& find_task(const std::string& name) {
+  for (const auto& t : task_specs())
+    if (t.name == name) return t;
+  std::string names;
+  for (const auto& t : task_specs()) names += (names.empty() ? "" : ", ") + t.name;
+  throw Error("unknown task '" + name + "' (one of: " + names + ")");
+}
+
+std::vector<std::string> suite_tasks(const std::string& suite) {
+  if (suite == "synth") return {"synth-pitch", "synth-instrument", "synth-key", "synth-tags", "synth-tempo"};
+  if (suite == "marble") {
+    std::vector<std::string> out;
+    for (const auto& t : task_specs())
+      if (t.name.rfind("synth-", 0) != 0) out.push_back(t.name);
+    return out;
+  }
+  throw Error("unknown suite '" + suite + "' (synth or marble; or give a comma list of tasks)");
+}
+
+}  // namespace mert::probe

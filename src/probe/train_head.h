@@ -1,0 +1,53 @@
+#pragma once
+// Training one probe head (one sweep point) on cached features, MARBLE-style: Adam, batches of
+// items expanded into their chunks, ReduceLROnPlateau(x0.5) and early stopping on the task's
+// validation metric, the best epoch's weights restored and scored on validation and test.
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "probe/evaluate.h"
+#include "probe/feature_cache.h"
+
+namespace mert::probe {
+
+// One split in memory.
+struct SplitData {
+  std::vector<const ProbeItem*> items;
+  ChunkFeatures features;
+  SplitTargets y;
+};
+
+struct ProbeData {
+  SplitData train, valid, test;
+  int64_t outputs = 0;
+  // Regression targets are standardised with the training split's mean and std; outputs are
+  // mapped back before scoring.
+  at::Tensor target_mean, target_std;
+  // Hand-crafted features are standardised per dimension with the training split's statistics
+  // (undefined for model features, which MARBLE feeds as they are).
+  at::Tensor feature_mean, feature_std;
+};
+
+// Reads the cached features and labels of every split.
+ProbeData prepare_data(const TaskSpec& task, const ProbeDataset& data, const CacheInfo& cache, bool standardize_features);
+
+struct TrainSettings {
+  double lr = 1e-3;
+  int layer = 0;  // hidden-state index, or kWeightedSum
+  uint64_t seed = 1234;
+  int batch_files = 64, hidden = 512;
+  double dropout = 0.2;
+  int max_epochs = 100, plateau_patience = 3, early_stop_patience = 10;
+};
+
+struct TrainedPoint {
+  PointResult result;
+  Evaluation valid, test;
+  std::vector<double> layer_mix;  // weighted sum: the learned softmax weights of layers 1..L
+};
+
+TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const ProbeData& d, const TrainSettings& s);
+
+}  // namespace mert::probe

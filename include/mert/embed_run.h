@@ -24,6 +24,7 @@ struct RunOptions {
 struct FileEvent {
   enum class Kind { Ok, Failed, Skipped } kind;
   std::string path, output, reason;
+  std::string warning;  // Ok: what the decoder accepted with a warning (see decode_audio), else empty
   double audio_sec = 0, compute_sec = 0;
   std::vector<int64_t> shape;
 };
@@ -40,6 +41,7 @@ class RunObserver {
 
 struct RunStats {
   int64_t ok = 0, failed = 0, skipped = 0;
+  int64_t warned = 0;  // of the ok files, those decoded with a warning
   double audio_sec = 0, compute_sec = 0, wall_sec = 0;
 };
 

@@ -69,6 +69,7 @@ struct Decoded {
   bool skipped = false;
   bool recompute_only = false;  // output exists; decoded only because its group is recomputed
   std::string error;
+  std::string warning;  // from the decoder
   std::vector<float> samples;
 };
 
@@ -120,7 +121,9 @@ class DecodeQueue {
         } else {
           d.recompute_only = !opts_.overwrite && fs::exists(d.output, ec);
           try {
-            d.samples = decode_audio(item.path, rate_).samples;
+            Audio a = decode_audio(item.path, rate_);
+            d.samples = std::move(a.samples);
+            d.warning = std::move(a.warning);
             apply_segment(item, d.samples, rate_);
           } catch (const std::exception& e) {
             d.error = e.what();
@@ -313,6 +316,8 @@ RunStats run_embedding(LoadedModel& m, const std::vector<InputItem>& items, cons
         report_failure(ev, d, d.error.empty() ? mb->error : d.error);
       } else {
         ev.kind = FileEvent::Kind::Ok;
+        ev.warning = d.warning;
+        if (!ev.warning.empty()) ++st.warned;
         ev.shape = mb->shape;
         ev.audio_sec = static_cast<double>(d.samples.size()) / static_cast<double>(m.config.sample_rate);
         // Compute time of a shared group is attributed in proportion to audio length.

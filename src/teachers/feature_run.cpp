@@ -24,6 +24,7 @@ struct FeatureResult {
   bool skipped = false;
   double audio_sec = 0, compute_sec = 0;
   std::vector<int64_t> shape;
+  std::string warning;  // from the decoder
 };
 }  // namespace
 
@@ -106,6 +107,7 @@ RunStats run_features(const std::vector<InputItem>& items, const FeatureRunOptio
     else
       f = o.model_grid ? ex.on_grid(audio.samples.data(), n, o.grid) : ex.native(audio.samples.data(), n);
     r.compute_sec = seconds_since(t0);
+    r.warning = std::move(audio.warning);
     r.audio_sec = static_cast<double>(n) / o.params.sample_rate;
     r.shape = o.chunk_stats_sec > 0 ? std::vector<int64_t>{1, f.rows, f.cols} : std::vector<int64_t>{f.rows, f.cols};
     fs::create_directories(fs::path(out).parent_path());
@@ -130,6 +132,8 @@ RunStats run_features(const std::vector<InputItem>& items, const FeatureRunOptio
       ++st.skipped;
     } else {
       ev.kind = FileEvent::Kind::Ok;
+      ev.warning = out.value->warning;
+      if (!ev.warning.empty()) ++st.warned;
       ev.audio_sec = out.value->audio_sec;
       ev.compute_sec = out.value->compute_sec;
       ev.shape = out.value->shape;

@@ -20,8 +20,10 @@ int cmd_embed(int argc, char** argv) {
             "Inputs: audio files (output <out>/<stem>.npy), directories (searched recursively for\n"
             "audio; outputs mirror the relative paths), fairseq manifests (*.tsv: root line, then\n"
             "relpath<TAB>n_samples; outputs mirror relpath), and --list files (one path per line).\n"
-            "Any libsndfile format (WAV, FLAC, OGG/Vorbis, MP3, AIFF) at any rate and channel\n"
+            "WAV, FLAC, OGG/Vorbis, AIFF (libsndfile) and MP3 (libmpg123) at any rate and channel\n"
             "count: downmixed to mono, resampled to the model's rate (libsoxr, very high quality).\n"
+            "Every decodable frame is used; a header promising slightly more audio than decodes gives\n"
+            "a 'warning' line, a clearly cut file fails as truncated (docs/RELIABILITY.md).\n"
             "If preprocessor_config.json says do_normalize, each file is normalised to zero mean and\n"
             "unit variance over the whole file before chunking.\n"
             "Resumable: outputs appear only when complete; a rerun skips files whose output exists\n"
@@ -78,10 +80,10 @@ int cmd_embed(int argc, char** argv) {
   progress.finish();
   std::fprintf(stderr,
                "done: %lld ok, %lld failed, %lld skipped | %.3f h audio in %.1f s compute, %.1f s wall (RTF %.3f) | "
-               "peak RSS %.0f MiB%s\n",
+               "peak RSS %.0f MiB%s%s\n",
                (long long)st.ok, (long long)st.failed, (long long)st.skipped, st.audio_sec / 3600, st.compute_sec,
                st.wall_sec, st.audio_sec > 0 ? st.compute_sec / st.audio_sec : 0.0, peak_rss_mib(),
-               st.failed ? " | reasons in failures.tsv" : "");
+               st.failed ? " | reasons in failures.tsv" : "", warned_note(st).c_str());
   return st.failed ? 1 : 0;
 }
 

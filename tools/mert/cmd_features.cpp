@@ -56,10 +56,10 @@ int cmd_features(int argc, char** argv) {
   ProgressReporter progress(args.flag_set("verbose"));
   const RunStats st = run_features(items, o, progress);
   progress.finish();
-  std::fprintf(stderr, "done: %lld ok, %lld failed, %lld skipped | %.3f h audio, %.2f s compute (%.0fx real time per job), %.1f s wall | peak RSS %.0f MiB%s\n",
+  std::fprintf(stderr, "done: %lld ok, %lld failed, %lld skipped | %.3f h audio, %.2f s compute (%.0fx real time per job), %.1f s wall | peak RSS %.0f MiB%s%s\n",
                (long long)st.ok, (long long)st.failed, (long long)st.skipped, st.audio_sec / 3600, st.compute_sec,
                st.compute_sec > 0 ? st.audio_sec / st.compute_sec : 0.0, st.wall_sec, peak_rss_mib(),
-               st.failed ? " | reasons in failures.tsv" : "");
+               st.failed ? " | reasons in failures.tsv" : "", warned_note(st).c_str());
   return st.failed ? 1 : 0;
 }
 

@@ -76,6 +76,7 @@ void ProgressReporter::on_file(const FileEvent& e) {
     line = std::string(e.kind == FileEvent::Kind::Ok ? "ok     " : "skip   ") + e.path +
            (e.kind == FileEvent::Kind::Ok ? buf : "  (output exists)");
   }
+  if (!e.warning.empty()) line += (line.empty() ? "" : "\n") + std::string("warning ") + e.path + ": " + e.warning;
   if (tty_) {
     std::fprintf(stderr, "\r\033[K");
     if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
@@ -89,6 +90,11 @@ void ProgressReporter::on_file(const FileEvent& e) {
     }
   }
   std::fflush(stderr);
+}
+
+std::string warned_note(const RunStats& st) {
+  if (st.warned == 0) return "";
+  return " | " + std::to_string(st.warned) + " decoded with a warning (lines above)";
 }
 
 void ProgressReporter::finish() {

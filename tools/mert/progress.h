@@ -1,6 +1,6 @@
 #pragma once
 // Feedback for long runs: a one-line progress bar on a terminal, plain periodic lines otherwise;
-// failures always on their own line; per-file lines with --verbose.
+// failures and decoder warnings always on their own line; per-file lines with --verbose.
 #include <chrono>
 #include <string>
 
@@ -25,5 +25,8 @@ class ProgressReporter : public RunObserver {
   std::chrono::steady_clock::time_point start_, last_print_;
   bool bar_visible_ = false;
 };
+
+// " | N decoded with a warning (lines above)" for the closing summary, or "" when none.
+std::string warned_note(const RunStats& st);
 
 }  // namespace mert::cli

@@ -10,3 +10,8 @@ gtest_discover_tests(mert_probe_tests
   PROPERTIES LABELS unit ENVIRONMENT "MERT_BIN=${MERT_BIN}" TIMEOUT 300
   DISCOVERY_TIMEOUT 60
   EXTRA_ARGS --gtest_brief=1)
+
+# `mert probe` end to end on small synth sets: metrics against scikit-learn / mir_eval, reports,
+# baselines, kill-and-resume, bad input.
+add_test(NAME probe_cli COMMAND ${ORACLE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/probe/test_probe_cli.py)
+set_tests_properties(probe_cli PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 900)

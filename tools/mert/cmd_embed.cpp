@@ -32,7 +32,7 @@ int cmd_embed(int argc, char** argv) {
   args.option("model", "m", "model dir (required)");
   args.option("out", "o", "output dir, created if needed (required)");
   args.option("layers", "l", "hidden states to keep: 'all' or a comma list such as 0,6,12", "all");
-  args.option("pool", "p", "'none' (every frame) or 'mean' (mean over all frames of all chunks)", "mean");
+  args.option("pool", "p", "'none' (every frame), 'mean' (mean over all frames of all chunks) or 'chunks' (one mean per chunk: [n_layers, n_chunks, D], what 'mert probe' caches)", "mean");
   args.option("chunk-sec", "c", "chunk length in seconds; 0 = whole file in one pass (exact HF semantics)", "30");
   args.option("hop-sec", "", "distance between chunk starts; 0 = chunk length (no overlap); smaller overlaps", "0");
   args.flag("normalize-per-chunk", "normalise each chunk instead of the whole file (when do_normalize)");

@@ -96,7 +96,8 @@ void write_layer_curve_svg(const std::string& path, const TaskSpec& task, const 
     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     << "<text x=\"" << L << "\" y=\"22\" font-size=\"15\">" << xml_escape(task.name) << ": " << metric
     << " per layer (best learning rate of each layer)</text>\n"
-    << "<text x=\"" << L << "\" y=\"38\" fill=\"#555\">" << xml_escape(source) << "</text>\n";
+    << "<text x=\"" << L << "\" y=\"38\" fill=\"#555\">"
+    << xml_escape(source.size() > 95 ? source.substr(0, 92) + "..." : source) << "</text>\n";
   // Axes and grid.
   for (int k = 0; k <= 5; ++k) {
     const double v = lo + (hi - lo) * k / 5.0, y = ypos(v);

@@ -16,13 +16,6 @@
 namespace mert::cli {
 namespace {
 
-std::string hms(double s) {
-  char buf[32];
-  const long t = static_cast<long>(s + 0.5);
-  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-  return buf;
-}
-
 class ProbeProgress : public probe::ProbeObserver {
  public:
   explicit ProbeProgress(bool verbose) : cache_(verbose), verbose_(verbose), tty_(::isatty(STDERR_FILENO)) {}
@@ -115,7 +108,7 @@ int cmd_probe(int argc, char** argv) {
             "\nsuites (--suite, --data holds one sub-dir per task): synth (synth-pitch and synth-instrument read\n"
             "<data>/pitch, synth-key <data>/key, synth-tags <data>/tags, synth-tempo <data>/beat: the outputs of\n"
             "'mert synth pitch|key|tags|beat'), marble (every real task, <data>/<task name>).");
-  args.option("task", "", "the task, or a comma list of tasks (see above)");
+  args.option("task", "", "the task, or a comma list of tasks (then --data holds one sub-dir per task, as for a suite)");
   args.option("suite", "", "run a suite of tasks: synth or marble; writes summary.md / summary.json");
   args.option("data", "d", "the dataset dir (for a suite: the dir holding one sub-dir per task)");
   args.option("model", "m", "model dir (Hugging Face layout) whose hidden states are probed");

@@ -9,13 +9,14 @@ namespace {
 double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
+}  // namespace
+
 std::string hms(double s) {
   char buf[32];
   const long t = static_cast<long>(s + 0.5);
   std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
   return buf;
 }
-}  // namespace
 
 ProgressReporter::ProgressReporter(bool verbose, double period_sec)
     : tty_(::isatty(STDERR_FILENO)), verbose_(verbose), period_(period_sec) {}

@@ -26,6 +26,9 @@ class ProgressReporter : public RunObserver {
   bool bar_visible_ = false;
 };
 
+// Seconds as h:mm:ss.
+std::string hms(double seconds);
+
 // " | N decoded with a warning (lines above)" for the closing summary, or "" when none.
 std::string warned_note(const RunStats& st);
 

@@ -62,6 +62,9 @@ struct ProbeOptions {
   int max_epochs = 0;       // 0 = the task's setting
   bool skip_failed = false; // items whose audio fails to decode: drop them (default: refuse)
   bool overwrite = false;   // recompute cached features and sweep points
+  // Heads trained at once, each single-threaded (0 = libtorch's intra-op thread count). A head's
+  // numbers do not depend on this or on the thread count.
+  int sweep_jobs = 0;
 
   void validate() const;
 };

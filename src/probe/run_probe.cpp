@@ -3,12 +3,15 @@
 // validation, write the test predictions and the reports.
 #include <torch/torch.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
@@ -187,7 +190,6 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
   settings["hidden"] = o.hidden;
   settings["dropout"] = o.dropout;
   settings["max_epochs"] = max_epochs;
-  settings["threads"] = torch::get_num_threads();
   const std::string point_dir = (fs::path(o.out_dir) / "points").string();
   fs::create_directories(point_dir);
   if (o.overwrite)
@@ -197,19 +199,46 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
 
   ProbeReport report;
   report.task = task.name;
-  const size_t total = o.lrs.size() * layers.size();
-  double trained_sec = 0;
+  // Every point's record is kept in points/; a rerun reads the finished ones back.
+  std::vector<std::pair<double, int>> grid;
+  for (double lr : o.lrs)
+    for (int layer : layers) grid.emplace_back(lr, layer);
+  report.points.resize(grid.size());
+  std::vector<size_t> todo;
+  auto base_of = [&](size_t i) { return (fs::path(point_dir) / point_name(grid[i].first, grid[i].second)).string(); };
+  for (size_t i = 0; i < grid.size(); ++i) {
+    const std::string base = base_of(i);
+    if (fs::exists(base + ".json") && fs::exists(base + ".test_scores.npy"))
+      report.points[i] = point_from_json(nlohmann::json::parse(read_text(base + ".json")));
+    else
+      todo.push_back(i);
+  }
+  size_t done = grid.size() - todo.size();
+  if (done) obs.on_message(std::to_string(done) + " of " + std::to_string(grid.size()) + " sweep points read back from " + point_dir);
+
+  // Heads are small: several train at once, each on one thread (no thread-pool contention, and
+  // each head's numbers independent of how many run together).
+  const int prev_threads = torch::get_num_threads();
+  const int jobs = static_cast<int>(std::min<size_t>(todo.size(), static_cast<size_t>(o.sweep_jobs > 0 ? o.sweep_jobs : prev_threads)));
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  std::string first_error;
   size_t trained = 0;
-  for (double lr : o.lrs) {
-    for (int layer : layers) {
-      const std::string base = (fs::path(point_dir) / point_name(lr, layer)).string();
-      PointResult p;
-      if (fs::exists(base + ".json") && fs::exists(base + ".test_scores.npy")) {
-        p = point_from_json(nlohmann::json::parse(read_text(base + ".json")));
-      } else {
+  const auto sweep_start = std::chrono::steady_clock::now();
+  auto worker = [&] {
+    at::set_num_threads(1);
+    for (;;) {
+      const size_t k = next++;
+      if (k >= todo.size()) return;
+      {
+        std::lock_guard<std::mutex> g(mu);
+        if (!first_error.empty()) return;
+      }
+      const size_t i = todo[k];
+      try {
         TrainSettings s;
-        s.lr = lr;
-        s.layer = layer;
+        s.lr = grid[i].first;
+        s.layer = grid[i].second;
         s.seed = o.seed;
         s.batch_files = o.batch_files;
         s.hidden = o.hidden;
@@ -218,21 +247,31 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
         s.plateau_patience = task.plateau_patience;
         s.early_stop_patience = task.early_stop_patience;
         const TrainedPoint tp = train_point(task, data, d, s);
-        p = tp.result;
-        nlohmann::ordered_json j = point_json(p);
+        nlohmann::ordered_json j = point_json(tp.result);
         if (!tp.test.key_estimates.empty()) j["test_key_estimates"] = tp.test.key_estimates;
         if (!tp.layer_mix.empty()) j["layer_mix"] = tp.layer_mix;
         // Scores first, then the record: a point counts as done only when both exist.
+        const std::string base = base_of(i);
         write_npy(base + ".test_scores.npy", tp.test.item_scores);
         write_text(base + ".json", j.dump(2) + "\n");
-        trained_sec += p.train_sec;
+        std::lock_guard<std::mutex> g(mu);
+        report.points[i] = tp.result;
         ++trained;
+        ++done;
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - sweep_start).count();
+        obs.on_point(done, grid.size(), tp.result, wall / static_cast<double>(trained) * static_cast<double>(todo.size() - trained));
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> g(mu);
+        if (first_error.empty()) first_error = e.what();
+        return;
       }
-      report.points.push_back(p);
-      const size_t left = total - report.points.size();
-      obs.on_point(report.points.size(), total, p, trained ? trained_sec / static_cast<double>(trained) * static_cast<double>(left) : -1);
     }
-  }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < jobs; ++t) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  at::set_num_threads(prev_threads);
+  if (!first_error.empty()) throw Error(first_error);
 
   // Selection by validation only; ties go to the first point in sweep order.
   report.chosen = report.points.front();
@@ -274,7 +313,8 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
                    {"monitor", "valid " + task.monitor},
                    {"lrs", o.lrs},
                    {"seed", o.seed},
-                   {"threads", torch::get_num_threads()}};
+                   {"heads_at_once", jobs},
+                   {"threads_per_head", 1}};
   std::vector<std::string> layer_names;
   for (int l : layers) layer_names.push_back(layer_label(l));
   r["protocol"]["layers"] = layer_names;

@@ -1,5 +1,6 @@
 #include "probe/train_head.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -113,8 +114,8 @@ ProbeData prepare_data(const TaskSpec& task, const ProbeDataset& data, const Cac
 TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const ProbeData& d, const TrainSettings& s) {
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t seed = point_seed(s.seed, s.lr, s.layer);
-  torch::manual_seed(seed);
-  std::mt19937_64 order_rng(seed);
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  std::mt19937_64 order_rng(seed ^ 0x5851f42d4c957f2dull);
 
   const int64_t n_layers = d.train.features.n_layers();
   if (s.layer != kWeightedSum && (s.layer < 0 || s.layer >= n_layers))
@@ -124,7 +125,8 @@ TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const P
   const at::Tensor x_valid = layer_input(d, d.valid.features.x, s.layer);
   const at::Tensor y_train = chunk_targets(d.train, d, task.type);
 
-  ProbeHead head(d.train.features.dim(), s.hidden, d.outputs, s.layer == kWeightedSum ? n_layers - 1 : 0, s.dropout);
+  ProbeHead head(d.train.features.dim(), s.hidden, d.outputs, s.layer == kWeightedSum ? n_layers - 1 : 0, s.dropout,
+                 gen);
   torch::optim::Adam opt(head->parameters(), torch::optim::AdamOptions(s.lr));
   double lr = s.lr;
 

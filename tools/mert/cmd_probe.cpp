@@ -124,7 +124,7 @@ int cmd_probe(int argc, char** argv) {
   args.option("batch", "", "items per training batch (each expanded into its chunks)", "64");
   args.option("embed-batch", "", "chunks per forward pass while caching features", "1");
   args.option("jobs", "j", "hand features: files computed in parallel", "2");
-  args.option("threads", "t", "intra-op threads (0 = one per core); results are deterministic for a given count", "0");
+  args.option("threads", "t", "threads (0 = one per core): intra-op threads while caching; heads trained at once in the sweep, one thread each (a head's numbers do not depend on it)", "0");
   args.flag("skip-failed", "leave out items whose audio cannot be decoded (default: stop and name them)");
   args.flag("overwrite", "recompute cached features and sweep points");
   args.flag("verbose", "a line per cached file and per sweep point");
@@ -162,6 +162,7 @@ int cmd_probe(int argc, char** argv) {
   o.validate();
 
   const int threads = set_threads(args.get_int("threads"));
+  o.sweep_jobs = threads;
   std::cerr << system_info_line() << "\n";
   ProbeProgress progress(args.flag_set("verbose"));
   if (tasks.size() == 1 && !args.has("suite")) {

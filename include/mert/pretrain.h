@@ -58,6 +58,9 @@ struct PretrainConfig {
   // the text names (or the current value) and overrides what the text sets.
   std::string to_json_string() const;
   static PretrainConfig from_json_string(const std::string& text, const std::string& origin);
+  // The settings ("preset", train keys, model keys) whose values differ from `other`'s, except
+  // max_steps: the ones that make a resumed run something other than a continuation.
+  std::vector<std::string> differences(const PretrainConfig& other) const;
   // Sets one field from text: a train field ("lr", "mask_prob", "loss_weights" as "10,1") or a
   // model field by its config.json name ("hidden_size", "layerdrop", ...). Throws mert::Error
   // naming the key for unknown keys and unparsable values.

@@ -188,6 +188,18 @@ PretrainConfig PretrainConfig::from_json_string(const std::string& text, const s
   return c;
 }
 
+std::vector<std::string> PretrainConfig::differences(const PretrainConfig& other) const {
+  json ja = json::parse(to_json_string()), jb = json::parse(other.to_json_string());
+  ja["train"].erase("max_steps");
+  jb["train"].erase("max_steps");
+  std::vector<std::string> diff;
+  for (const char* part : {"model", "train"})
+    for (auto it = ja[part].begin(); it != ja[part].end(); ++it)
+      if (!jb[part].contains(it.key()) || jb[part][it.key()] != it.value()) diff.push_back(it.key());
+  if (ja["preset"] != jb["preset"]) diff.push_back("preset");
+  return diff;
+}
+
 bool PretrainConfig::is_key(const std::string& key) {
   PretrainConfig c;
   return train_json(c).contains(key) || json::parse(c.model.to_json_string()).contains(key);

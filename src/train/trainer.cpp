@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 
 #include "io/atomic_file.h"
+#include "io/run_dir.h"
 #include "mert/error.h"
 #include "mert/model.h"
 #include "mert/pretrain.h"
@@ -50,19 +51,6 @@ double peak_rss_mib() {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024.0;
-}
-
-// Keys whose change would make a resumed run something other than a continuation.
-std::vector<std::string> config_differences(const PretrainConfig& a, const PretrainConfig& b) {
-  json ja = json::parse(a.to_json_string()), jb = json::parse(b.to_json_string());
-  ja["train"].erase("max_steps");
-  jb["train"].erase("max_steps");
-  std::vector<std::string> diff;
-  for (const char* part : {"model", "train"})
-    for (auto it = ja[part].begin(); it != ja[part].end(); ++it)
-      if (!jb[part].contains(it.key()) || jb[part][it.key()] != it.value()) diff.push_back(it.key());
-  if (ja["preset"] != jb["preset"]) diff.push_back("preset");
-  return diff;
 }
 
 struct StepStats {
@@ -222,21 +210,44 @@ void Trainer::build_model() {
 
 void Trainer::resume_or_start() {
   const std::string ck = checkpoint_path(o_.out_dir);
-  if (!o_.resume) {
-    if (fs::exists(ck))
-      throw Error(o_.out_dir + " already holds a run (" + ck + "): pass --resume to continue it, or choose another --out");
+  const fs::path run(o_.out_dir);
+  if (comm_->rank() == 0) {
+    // A process killed while writing leaves <name>.tmp.<pid> behind (never a partial file under
+    // the final name); one run dir has one writer, so none of them is live.
+    io::remove_stale_temps(ck);
+    io::remove_stale_temps((run / "log.jsonl").string());
+    io::remove_stale_temps((run / "config.json").string());
+  }
+  // Every worker must take the same branch: a worker that cannot see the checkpoint (no shared
+  // run dir) would start over while the others continue.
+  std::vector<at::Tensor> seen{at::full({1}, fs::exists(ck) ? 1.0 : 0.0, at::kDouble)};
+  comm_->all_reduce_sum(seen);
+  const double n_seen = seen[0].item<double>();
+  if (n_seen != 0 && n_seen != comm_->world_size())
+    throw Error(ck + " is visible to " + std::to_string(static_cast<int>(n_seen)) + " of " +
+                std::to_string(comm_->world_size()) + " workers; every worker needs the same run dir (a shared filesystem)");
+  const bool have_checkpoint = n_seen > 0;
+  if (!o_.resume && have_checkpoint)
+    throw Error(o_.out_dir + " already holds a run (" + ck + "): pass --resume to continue it, or choose another --out");
+  if (!have_checkpoint) {
+    // Nothing to continue: --resume starts the run (what a job that always restarts with
+    // --resume needs). config.json and log.jsonl of an attempt killed before its first
+    // checkpoint are rewritten: the run starts from update 0 as if they never existed.
+    if (o_.resume)
+      say("no checkpoint in " + o_.out_dir + " yet: starting the run from update 0" +
+          (fs::exists(run / "log.jsonl") ? " (the log of an earlier attempt is dropped)" : ""));
     if (comm_->rank() == 0) {
       fs::create_directories(o_.out_dir);
       const std::string text = cfg_.to_json_string();
-      io::write_file_atomic((fs::path(o_.out_dir) / "config.json").string(),
+      io::write_file_atomic((run / "config.json").string(),
                             [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), "config.json"); });
+      log_ = std::make_unique<TrainLog>((run / "log.jsonl").string(), -1);
     }
-    if (comm_->rank() == 0) log_ = std::make_unique<TrainLog>((fs::path(o_.out_dir) / "log.jsonl").string(), -1);
     return;
   }
   resumed_ = load_checkpoint(ck);
   const CheckpointState& s = *resumed_;
-  const auto diff = config_differences(cfg_, PretrainConfig::from_json_string(s.config_json, ck));
+  const auto diff = cfg_.differences(PretrainConfig::from_json_string(s.config_json, ck));
   if (!diff.empty()) {
     std::string keys;
     for (const auto& k : diff) keys += (keys.empty() ? "" : ", ") + k;

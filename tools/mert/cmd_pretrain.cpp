@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -52,7 +53,8 @@ int cmd_pretrain(int argc, char** argv) {
             "Pre-trains a MERT model with the MERT objective: masked prediction of teacher labels\n"
             "(k-means labels from 'mert label apply'), CQT reconstruction, in-batch noise mixup.\n"
             "The run dir gets config.json (the resolved settings), log.jsonl and checkpoints/; --resume\n"
-            "continues a run so that it ends bitwise identical to an uninterrupted one (same threads).\n"
+            "continues a run so that it ends bitwise identical to an uninterrupted one (same threads), and\n"
+            "starts it when it has no checkpoint yet, so a job may always be launched with --resume.\n"
             "Several processes: --nproc N here, or launch one process per worker with torchrun-style\n"
             "variables RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun, SLURM, mpirun).\n"
             "Presets: " + PretrainConfig::preset_names() + ".");
@@ -66,7 +68,7 @@ int cmd_pretrain(int argc, char** argv) {
   args.option("threads", "t", "compute threads per worker (default: cores / workers)");
   args.option("nproc", "", "local worker processes (data parallel over Gloo)", "1");
   args.option("dist-timeout", "", "seconds a worker waits for its peers before failing", "300");
-  args.flag("resume", "continue the run in --out from its last checkpoint");
+  args.flag("resume", "continue the run in --out from its last checkpoint; start it if it has none yet");
 
   // Pull out `--<setting> value` overrides before the declared options are parsed.
   std::vector<char*> rest;
@@ -118,23 +120,52 @@ int cmd_pretrain(int argc, char** argv) {
     return train::launch_local_workers(nproc, worker_args);
   }
 
-  PretrainConfig cfg;
+  // The settings as the command line gives them: --config over the preset, then --key value.
+  // `named` collects the settings that --preset and --config name explicitly.
+  std::vector<std::string> named;
+  auto from_command_line = [&] {
+    PretrainConfig c;
+    if (args.flag_set("preset")) named.push_back("preset");
+    if (args.flag_set("config")) {
+      auto j = nlohmann::json::parse(read_file(args.get("config"), "config"), nullptr, false);
+      if (j.is_discarded() || !j.is_object()) throw Error(args.get("config") + ": not a JSON object");
+      if (j.contains("preset")) named.push_back("preset");
+      for (const char* part : {"model", "train"})
+        if (j.contains(part) && j[part].is_object())
+          for (auto it = j[part].begin(); it != j[part].end(); ++it) named.push_back(it.key());
+      if (!j.contains("preset")) j["preset"] = args.get("preset");
+      c = PretrainConfig::from_json_string(j.dump(), args.get("config"));
+    } else {
+      c = PretrainConfig::preset_named(args.get("preset"));
+    }
+    for (const auto& [k, v] : overrides) c.set(k, v);
+    if (args.flag_set("steps")) c.set("max_steps", args.get("steps"));
+    return c;
+  };
+  // --resume continues the run in --out with its own settings (config.json, then --key value)
+  // when it has them, and otherwise starts it with the command line's: a job that always
+  // launches with --resume works from its first launch (docs/RELIABILITY.md, "Restarts and
+  // resuming").
   const std::string run_dir = args.get("out");
   const bool resume = args.flag_set("resume");
-  if (resume) {
-    const std::string saved = (std::filesystem::path(run_dir) / "config.json").string();
-    if (!std::filesystem::exists(saved)) throw Error("--resume: " + saved + " not found; is " + run_dir + " a run dir?");
+  const std::string saved = (std::filesystem::path(run_dir) / "config.json").string();
+  PretrainConfig cfg;
+  if (resume && std::filesystem::exists(saved)) {
     cfg = PretrainConfig::from_json_string(read_file(saved, "run config"), saved);
-  } else if (args.flag_set("config")) {
-    auto j = nlohmann::json::parse(read_file(args.get("config"), "config"), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) throw Error(args.get("config") + ": not a JSON object");
-    if (!j.contains("preset")) j["preset"] = args.get("preset");
-    cfg = PretrainConfig::from_json_string(j.dump(), args.get("config"));
+    for (const auto& [k, v] : overrides) cfg.set(k, v);
+    if (args.flag_set("steps")) cfg.set("max_steps", args.get("steps"));
+    // A job script that always passes --preset/--config: what they name must be this run's
+    // (otherwise a run killed before its first checkpoint would restart with the old settings).
+    const PretrainConfig given = from_command_line();
+    std::string keys;
+    for (const auto& k : given.differences(cfg))
+      if (std::find(named.begin(), named.end(), k) != named.end()) keys += (keys.empty() ? "" : ", ") + k;
+    if (!keys.empty())
+      throw Error("--resume: --preset/--config name settings that differ from those of the run in " + run_dir +
+                  " (config.json): " + keys + "; drop them to continue the run with its own, or choose another --out");
   } else {
-    cfg = PretrainConfig::preset_named(args.get("preset"));
+    cfg = from_command_line();
   }
-  for (const auto& [k, v] : overrides) cfg.set(k, v);
-  if (args.flag_set("steps")) cfg.set("max_steps", args.get("steps"));
   cfg.validate();
 
   PretrainRunOptions o;

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "commands.h"
 #include "io/atomic_file.h"
+#include "io/run_dir.h"
 #include "mert/error.h"
 #include "mert/system_info.h"
 #include "mert/teacher_runs.h"
@@ -110,6 +111,7 @@ int label_fit(int argc, char** argv) {
     r = fit_codebook_from_audio(paths, o, progress);
     progress.finish();
   }
+  io::remove_stale_temps(args.get("out"));  // a killed earlier fit leaves <out>.tmp.<pid>
   save_codebook(args.get("out"), r.codebook);
 
   nlohmann::ordered_json rep;
@@ -129,6 +131,7 @@ int label_fit(int argc, char** argv) {
   if (args.has("report")) {
     const std::string text = rep.dump(2) + "\n";
     const std::string path = args.get("report");
+    io::remove_stale_temps(path);
     io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
   }
   for (size_t c = 0; c < r.codebook.size(); ++c)

@@ -1,3 +1,7 @@
 # Pre-training CLI tests (Python with numpy; runs `mert pretrain` / `mert export`).
 add_test(NAME pretrain_cli COMMAND ${ORACLE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/train/test_pretrain_cli.py)
 set_tests_properties(pretrain_cli PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 900)
+# Restarts: always launched with --resume, SIGKILLed at random points (before the first
+# checkpoint too): the final checkpoint equals an uninterrupted run's (under a minute).
+add_test(NAME pretrain_restart COMMAND ${ORACLE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/train/test_pretrain_restart.py)
+set_tests_properties(pretrain_restart PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)

@@ -22,7 +22,10 @@ ProgressReporter::ProgressReporter(bool verbose, double period_sec)
     : tty_(::isatty(STDERR_FILENO)), verbose_(verbose), period_(period_sec) {}
 
 void ProgressReporter::on_start(size_t n_items) {
+  // A reporter may watch several runs in turn (mert probe's suites): each starts from zero.
   total_ = n_items;
+  done_ = ok_ = failed_ = skipped_ = 0;
+  audio_sec_ = compute_sec_ = in_flight_sec_ = 0;
   start_ = last_print_ = std::chrono::steady_clock::now();
 }
 

@@ -19,7 +19,7 @@ struct TaskSpec {
   std::string summary;     // one line for --help
   TaskType type;
   DatasetReader reader;
-  std::string suite_dir;   // sub-directory of a suite's --data dir holding this task's data
+  std::string suite_dir;   // sub-directory of a suite's --data dir holding this task's data ("nsynth")
   double crop_sec = 0;     // use only the first crop_sec of each item (0 = all of it)
   double chunk_sec = 30;   // chunks, each a training example; an item's chunk logits are averaged
   int plateau_patience = 3, early_stop_patience = 10, max_epochs = 100;

@@ -348,7 +348,7 @@ std::vector<ProbeReport> run_suite(const std::vector<std::string>& tasks, const 
     const TaskSpec& spec = find_task(tasks[i]);
     ProbeOptions t = o;
     t.task = spec.name;
-    t.data_dir = (fs::path(o.data_dir) / (spec.suite_dir.empty() ? spec.name : spec.suite_dir)).string();
+    t.data_dir = (fs::path(o.data_dir) / spec.suite_dir).string();
     t.out_dir = (fs::path(o.out_dir) / spec.name).string();
     if (t.cache_dir.empty()) t.cache_dir = (fs::path(o.out_dir) / "cache").string();  // shared across tasks
     obs.on_message("task " + std::to_string(i + 1) + "/" + std::to_string(tasks.size()) + ": " + spec.name);

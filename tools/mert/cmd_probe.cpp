@@ -107,8 +107,9 @@ int cmd_probe(int argc, char** argv) {
             "tasks:\n" + task_list() +
             "\nsuites (--suite, --data holds one sub-dir per task): synth (synth-pitch and synth-instrument read\n"
             "<data>/pitch, synth-key <data>/key, synth-tags <data>/tags, synth-tempo <data>/beat: the outputs of\n"
-            "'mert synth pitch|key|tags|beat'), marble (every real task, <data>/<task name>).");
-  args.option("task", "", "the task, or a comma list of tasks (then --data holds one sub-dir per task, as for a suite)");
+            "'mert synth pitch|key|tags|beat'), marble (every real task: <data>/nsynth, gtzan, giantsteps,\n"
+            "mtt, emo, vocalset, mtg-jamendo).");
+  args.option("task", "", "the task, or a comma list of tasks (then --data holds the sub-dirs a suite reads)");
   args.option("suite", "", "run a suite of tasks: synth or marble; writes summary.md / summary.json");
   args.option("data", "d", "the dataset dir (for a suite: the dir holding one sub-dir per task)");
   args.option("model", "m", "model dir (Hugging Face layout) whose hidden states are probed");

@@ -3,6 +3,7 @@
 // validation, write the test predictions and the reports.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -169,6 +170,11 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
   const int64_t n_layers = d.train.features.n_layers();
 
   std::vector<int> layers = o.layers;
+  if (n_layers == 1 && !layers.empty() &&
+      std::all_of(layers.begin(), layers.end(), [](int l) { return l == kWeightedSum; })) {
+    obs.on_message("hand-crafted features have one 'layer': probing it instead of the weighted sum");
+    layers = {0};
+  }
   if (layers.empty()) {
     for (int l = 0; l < n_layers; ++l) layers.push_back(l);
     if (n_layers > 1) layers.push_back(kWeightedSum);

@@ -98,8 +98,10 @@ def main():
     micro = json.load(open(f"{w}/suite/synth-pitch/results.json"))["test"]["accuracy"]
     check(cqt >= 0.5 and cqt > micro, f"CQT pitch baseline {cqt:.3f} >= 0.5 (400 notes) and beats the random micro model {micro:.3f}")
     p = run("probe", "--task", "synth-key", "--data", f"{data}/key", "--features", "chroma", "-o", f"{w}/chroma",
-            "--lrs", "1e-3", "--epochs", "5", "--threads", "1")
-    check("weighted_score=" in p.stdout, "chroma baseline on key runs")
+            "--quick", "--epochs", "5", "--threads", "1")
+    r = json.load(open(f"{w}/chroma/results.json"))
+    check("weighted_score=" in p.stdout and r["protocol"]["lrs"] == [1e-3, 5e-3] and r["protocol"]["layers"] == ["0"],
+          "chroma baseline on key runs (--quick: lr 1e-3 and 5e-3, its one layer)")
 
     # Killed during the feature cache, then during the sweep; the rerun equals an uninterrupted run.
     args = ["probe", "--task", "synth-key", "--data", f"{data}/key", "-m", f"{w}/micro", "--lrs", "1e-3,5e-3,1e-2",

@@ -82,6 +82,7 @@ bool Args::has(const std::string& name) const {
   const auto& o = opts_.at(name);
   return o.set || o.has_default;
 }
+bool Args::given(const std::string& name) const { return opts_.at(name).set; }
 bool Args::flag_set(const std::string& name) const { return opts_.at(name).set; }
 
 int Args::get_int(const std::string& name) const {

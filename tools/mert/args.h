@@ -24,6 +24,7 @@ class Args {
 
   std::string get(const std::string& name) const;
   bool has(const std::string& name) const;  // given on the command line (or has a default)
+  bool given(const std::string& name) const;  // given on the command line
   bool declares(const std::string& name) const { return opts_.count(name) > 0; }
   bool flag_set(const std::string& name) const;
   int get_int(const std::string& name) const;

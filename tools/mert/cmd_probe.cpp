@@ -141,8 +141,8 @@ int cmd_probe(int argc, char** argv) {
   o.features.embed_batch = args.get_int("embed-batch");
   o.features.jobs = args.get_int("jobs");
   const bool quick = args.flag_set("quick");
-  o.lrs = parse_lrs(quick && !args.has("lrs") ? "1e-3,5e-3" : args.get("lrs"));
-  o.layers = parse_probe_layers(quick && !args.has("layers") ? "wsum" : args.get("layers"));
+  o.lrs = parse_lrs(quick && !args.given("lrs") ? "1e-3,5e-3" : args.get("lrs"));
+  o.layers = parse_probe_layers(quick && !args.given("layers") ? "wsum" : args.get("layers"));
   o.seed = static_cast<uint64_t>(std::stoull(args.get("seed")));
   o.max_epochs = args.get_int("epochs");
   o.batch_files = args.get_int("batch");

@@ -6,12 +6,8 @@ score columns, single-class columns, 2-1000 classes, N from 1 to 100k, every dty
 for targets) and hand-made cases with known answers; then bad input, which must be exit code 2
 with exactly one line on stderr and nothing on stdout. Needs MERT_BIN; numpy, scikit-learn,
 scipy and mir_eval from Debian's python."""
-import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 import warnings
 
 import numpy as np
@@ -20,21 +16,9 @@ from sklearn.metrics import (accuracy_score, average_precision_score, f1_score, 
                              top_k_accuracy_score)
 import mir_eval
 
-MERT = os.environ["MERT_BIN"]
-TOL = 1e-6
-failures = []
-t_start = time.time()
+from oracle_harness import bad, check, compare, finish, judge, run, scores_of
+
 warnings.simplefilter("ignore")  # sklearn's UndefinedMetricWarning etc. are expected here
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def close(got, want):
-    return abs(got - want) <= TOL * max(1.0, abs(want))
 
 
 tmp = tempfile.mkdtemp(prefix="mert_metrics_")
@@ -57,34 +41,6 @@ def tsv(rows):
     with open(p, "w") as f:
         f.write("".join(f"{i}\t{k}\n" for i, k in rows))
     return p
-
-
-def run(*args):
-    return subprocess.run([MERT, "metrics", *args], capture_output=True, text=True)
-
-
-def scores_of(what, *args):
-    """Runs `mert metrics`; returns its JSON object (None, recorded as a failure, on error)."""
-    p = run(*args)
-    lines = p.stdout.splitlines()
-    if p.returncode != 0 or len(lines) != 1:
-        check(False, f"{what}: exit {p.returncode}, stdout {p.stdout!r}, stderr {p.stderr.strip()!r}")
-        return None
-    return json.loads(lines[0])
-
-
-def compare(what, got, want):
-    if got is None:
-        return
-    for k, v in want.items():
-        g = got.get(k)
-        if isinstance(v, list):
-            ok = isinstance(g, list) and len(g) == len(v) and all(close(a, b) for a, b in zip(g, v))
-        elif isinstance(v, int):
-            ok = g == v
-        else:
-            ok = isinstance(g, (int, float)) and close(g, v)
-        check(ok, f"{what}: {k} = {g} (oracle {v})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,11 +90,7 @@ def case(kind, what, args, oracle, known=None):
     """One run of `mert metrics <kind>` compared with the oracle; for a hand-made case also the
     answer written down, which the oracle must give too."""
     what = f"{kind} {what}"
-    got = scores_of(what, kind, *args)
-    compare(what, got, oracle)
-    if known:
-        compare(what + " [known answer]", got, known)
-        compare(what + " [oracle gives the known answer]", oracle, known)
+    judge(what, scores_of(what, kind, *args), oracle, known)
 
 
 def multiclass_case(what, t, s, known=None):
@@ -280,13 +232,6 @@ compare("key CRLF and blank lines", scores_of("key CRLF", "key", "--ref", p, "--
 
 # ---------------------------------------------------------------------------------------------
 # 5. Bad input: exit code 2, one line on stderr naming the problem, nothing on stdout.
-def bad(what, args, needle):
-    p = run(*args)
-    err = p.stderr.rstrip("\n")
-    ok = p.returncode == 2 and p.stdout == "" and err != "" and "\n" not in err and needle.lower() in err.lower()
-    check(ok, f"bad input {what}: exit {p.returncode}, stderr {p.stderr!r}" + ("" if ok else f" (want {needle!r})"))
-
-
 T = npy(rng.integers(0, 4, 10))
 S = npy(rng.standard_normal((10, 4)))
 nan_s = rng.standard_normal((10, 4))
@@ -358,5 +303,4 @@ for args in [["--help"], ["multilabel", "--help"]]:
     p = run(*args)
     check(p.returncode == 0 and "usage: mert metrics" in p.stdout, "help " + " ".join(args))
 
-print(f"{len(failures)} failure(s), {time.time() - t_start:.1f} s")
-sys.exit(1 if failures else 0)
+finish()

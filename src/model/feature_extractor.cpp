@@ -160,11 +160,15 @@ torch::Tensor FeatureEncoderImpl::forward_inference(const torch::Tensor& wave, c
     }
     for (int64_t j0 = 0; j0 < T; j0 += kTileFrames) {
       const int64_t j1 = std::min(T, j0 + kTileFrames);
-      const int64_t a = j0 * stride, e = std::min(T0, (j1 - 1) * stride + r);  // layer-0 frames
+      // The last tile is moved back to end at T, overlapping the one before, so that all tiles of
+      // an input of at least kTileFrames frames have one shape: a shorter last tile would make
+      // oneDNN create (and cache) kernels for every input length. The overlap is computed twice.
+      const int64_t t0 = std::max<int64_t>(0, j1 - kTileFrames);
+      const int64_t a = t0 * stride, e = std::min(T0, (j1 - 1) * stride + r);  // layer-0 frames
       at::Tensor y = gemm[0].forward(item.narrow(0, a * s0, (e - 1 - a) * s0 + k0).unsqueeze(1));
       y = group_norm ? at::gelu_(y) : finish(*layer[0], y);
       for (int64_t i = 1; i < L; ++i) y = finish(*layer[i], gemm[i].forward(y));
-      out[b].narrow(0, j0, j1 - j0).copy_(y.narrow(0, 0, j1 - j0));
+      out[b].narrow(0, j0, j1 - j0).copy_(y.narrow(0, j0 - t0, j1 - j0));
     }
   }
   return out.transpose(1, 2);

@@ -61,6 +61,10 @@ void run_chunks_multi(MertModelImpl& model, const PreprocessorConfig& pre,
                       const EmbedOptions& opts,
                       const std::function<void(size_t file, size_t chunk, const at::Tensor& frames)>& sink);
 
+// The input shapes {chunks, samples} of the forward passes run_chunks_multi makes, in order.
+std::vector<std::pair<int64_t, int64_t>> batch_shapes(const std::vector<const ChunkPlan*>& plans,
+                                                      const EmbedOptions& opts);
+
 // The hidden-state indices an option set selects (all when empty).
 std::vector<int64_t> selected_layers(const EmbedOptions& opts, const ModelConfig& cfg);
 

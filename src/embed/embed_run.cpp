@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -19,6 +20,7 @@
 #include "mert/audio.h"
 #include "mert/error.h"
 #include "mert/npy.h"
+#include "mert/system_info.h"
 
 namespace mert {
 namespace fs = std::filesystem;
@@ -166,9 +168,13 @@ struct Member {
   std::string error;
 };
 
+// The input shapes of the group run last, whose kernels oneDNN holds in its cache.
+using ShapeSet = std::set<std::pair<int64_t, int64_t>>;
+
 // Embeds the decoded, error-free files of one group; their chunks share batches. Writes the
 // outputs of members not marked recompute_only. Per-file errors (too short) fail that file only.
-void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& members, RunObserver& obs) {
+void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& members, RunObserver& obs,
+                 ShapeSet& cached_shapes) {
   const auto& cfg = m.config;
   const EmbedOptions& eo = o.embed;
   const int64_t n_layers = static_cast<int64_t>(selected_layers(eo, cfg).size());
@@ -199,6 +205,16 @@ void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& membe
   std::vector<const std::vector<float>*> waves;
   std::vector<const ChunkPlan*> plans;
   for (auto* mb : live) waves.push_back(&mb->d->samples), plans.push_back(&mb->plan);
+  // A group with other input shapes than the last one's drops the kernels cached for those: over
+  // a catalogue of different lengths they are rarely used again, yet while cached they sit
+  // scattered among the activations in the heap and fragment it (docs/RELIABILITY.md, "Memory over
+  // a catalogue"). Runs of equal shapes (equal-length clips) keep them.
+  const auto shapes = batch_shapes(plans, eo);
+  ShapeSet group_shapes(shapes.begin(), shapes.end());
+  if (group_shapes != cached_shapes) {
+    release_kernel_cache();
+    cached_shapes = std::move(group_shapes);
+  }
   double done_sec = 0;
   try {
     run_chunks_multi(*m.model, m.preprocessor, waves, plans, eo, [&](size_t f, size_t c, const at::Tensor& fr) {
@@ -274,6 +290,7 @@ RunStats run_embedding(LoadedModel& m, const std::vector<InputItem>& items, cons
   obs.on_start(items.size());
   const size_t G = static_cast<size_t>(std::max(1, o.group_files));
   DecodeQueue queue(items, o, m.config.sample_rate, std::max<size_t>(2, G));
+  ShapeSet cached_shapes;
   auto report_failure = [&](FileEvent& ev, const Decoded& d, const std::string& error) {
     // Decoder messages start with the path; keep the reason only.
     std::string reason = error;
@@ -298,7 +315,7 @@ RunStats run_embedding(LoadedModel& m, const std::vector<InputItem>& items, cons
     for (auto& d : group)
       if (!d.skipped && d.error.empty()) members.push_back(Member{&d, {}, {}, nullptr, {}, ""});
     const auto t0 = Clock::now();
-    if (!members.empty()) embed_group(m, o, members, obs);
+    if (!members.empty()) embed_group(m, o, members, obs, cached_shapes);
     const double group_sec = seconds_since(t0);
     double group_audio = 0;
     for (auto& mb : members)

@@ -110,6 +110,32 @@ ChunkPlan plan_chunks(int64_t n, const EmbedOptions& opts, const ModelConfig& cf
   return p;
 }
 
+namespace {
+// (file, chunk) in file order, then chunk order, cut into batches of opts.batch.
+std::vector<std::vector<std::pair<size_t, size_t>>> batches_of(const std::vector<const ChunkPlan*>& plans,
+                                                               const EmbedOptions& opts) {
+  std::vector<std::vector<std::pair<size_t, size_t>>> batches;
+  const size_t batch = static_cast<size_t>(std::max(1, opts.batch));
+  for (size_t f = 0; f < plans.size(); ++f)
+    for (size_t c = 0; c < plans[f]->size(); ++c) {
+      if (batches.empty() || batches.back().size() == batch) batches.emplace_back();
+      batches.back().emplace_back(f, c);
+    }
+  return batches;
+}
+}  // namespace
+
+std::vector<std::pair<int64_t, int64_t>> batch_shapes(const std::vector<const ChunkPlan*>& plans,
+                                                      const EmbedOptions& opts) {
+  std::vector<std::pair<int64_t, int64_t>> shapes;
+  for (const auto& jobs : batches_of(plans, opts)) {
+    int64_t max_len = 0;
+    for (const auto& [f, c] : jobs) max_len = std::max(max_len, plans[f]->length[c]);
+    shapes.emplace_back(static_cast<int64_t>(jobs.size()), max_len);
+  }
+  return shapes;
+}
+
 void run_chunks_multi(MertModelImpl& model, const PreprocessorConfig& pre,
                       const std::vector<const std::vector<float>*>& waves, const std::vector<const ChunkPlan*>& plans,
                       const EmbedOptions& opts,
@@ -117,30 +143,26 @@ void run_chunks_multi(MertModelImpl& model, const PreprocessorConfig& pre,
   torch::NoGradGuard no_grad;
   const auto layers = selected_layers(opts, model.config());
   const auto device = model.masked_spec_embed.device();
-  std::vector<std::pair<size_t, size_t>> jobs;  // (file, chunk) in file order, then chunk order
-  for (size_t f = 0; f < plans.size(); ++f)
-    for (size_t c = 0; c < plans[f]->size(); ++c) jobs.emplace_back(f, c);
-  const size_t batch = static_cast<size_t>(std::max(1, opts.batch));
-  for (size_t first = 0; first < jobs.size(); first += batch) {
-    const size_t count = std::min(batch, jobs.size() - first);
+  for (const auto& jobs : batches_of(plans, opts)) {
+    const size_t count = jobs.size();
     int64_t max_len = 0;
-    for (size_t j = first; j < first + count; ++j) max_len = std::max(max_len, plans[jobs[j].first]->length[jobs[j].second]);
+    for (const auto& [f, c] : jobs) max_len = std::max(max_len, plans[f]->length[c]);
     auto input = torch::zeros({static_cast<int64_t>(count), max_len});
     std::vector<int64_t> lengths;
-    for (size_t j = first; j < first + count; ++j) {
+    for (size_t j = 0; j < count; ++j) {
       const auto& [f, c] = jobs[j];
       const int64_t len = plans[f]->length[c];
-      auto row = input[static_cast<int64_t>(j - first)].narrow(0, 0, len);
+      auto row = input[static_cast<int64_t>(j)].narrow(0, 0, len);
       row.copy_(torch::from_blob(const_cast<float*>(waves[f]->data()) + plans[f]->start[c], {len}, torch::kFloat));
       if (pre.do_normalize && opts.normalize_per_chunk) normalize_waveform(row.data_ptr<float>(), len);
       lengths.push_back(len);
     }
     auto out = model.forward(input.to(device), count > 1 ? torch::tensor(lengths) : at::Tensor(), layers);
-    for (size_t j = first; j < first + count; ++j) {
+    for (size_t j = 0; j < count; ++j) {
       const auto& [f, c] = jobs[j];
       std::vector<at::Tensor> picked;
       for (auto l : layers)
-        picked.push_back(out.hidden_states[l][static_cast<int64_t>(j - first)].narrow(0, 0, plans[f]->frames[c]));
+        picked.push_back(out.hidden_states[l][static_cast<int64_t>(j)].narrow(0, 0, plans[f]->frames[c]));
       sink(f, c, torch::stack(picked).to(torch::kCPU, torch::kFloat));
     }
   }

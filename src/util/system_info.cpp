@@ -7,6 +7,9 @@
 #include <ATen/Context.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -68,11 +71,73 @@ int set_threads(int n) {
   return at::get_num_threads();
 }
 
+namespace {
+// oneDNN's C API, looked up at run time: Debian's libtorch links the shared libdnnl, other builds
+// carry oneDNN inside libtorch_cpu (hidden) or have none; there is no oneDNN header to include.
+using DnnlSetCapacity = int (*)(int);
+using DnnlGetCapacity = int (*)(int*);
+template <typename F>
+F dnnl_symbol(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
+}
+bool env_set(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v;
+}
+
+bool onednn_capacity_from_env() {
+  return env_set("ONEDNN_PRIMITIVE_CACHE_CAPACITY") || env_set("DNNL_PRIMITIVE_CACHE_CAPACITY");
+}
+
+void set_onednn_capacity(int capacity) {
+  if (onednn_capacity_from_env()) return;
+  if (auto set = dnnl_symbol<DnnlSetCapacity>("dnnl_set_primitive_cache_capacity")) {
+    set(capacity);
+  } else {
+    // A oneDNN we cannot call reads the variable when it creates its cache.
+    setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", std::to_string(capacity).c_str(), /*overwrite=*/1);
+  }
+}
+}  // namespace
+
+void limit_kernel_caches(int onednn_capacity, int ideep_capacity) {
+  // ideep (compiled into libtorch) reads this when a thread first uses its cache.
+  setenv("LRU_CACHE_CAPACITY", std::to_string(ideep_capacity).c_str(), /*overwrite=*/0);
+  set_onednn_capacity(onednn_capacity);
+}
+
+void reserve_kernel_cache(int capacity) {
+  int current = -1;
+  if (auto get = dnnl_symbol<DnnlGetCapacity>("dnnl_get_primitive_cache_capacity"); get && get(&current) == 0) {
+    if (current < capacity) set_onednn_capacity(capacity);
+  }
+}
+
+void release_kernel_cache() {
+  auto get = dnnl_symbol<DnnlGetCapacity>("dnnl_get_primitive_cache_capacity");
+  auto set = dnnl_symbol<DnnlSetCapacity>("dnnl_set_primitive_cache_capacity");
+  int capacity = -1;
+  if (!get || !set || get(&capacity) != 0 || capacity <= 0) return;
+  set(0);  // evicts everything
+  set(capacity);
+}
+
+std::string kernel_cache_info() {
+  std::string onednn = "?";
+  int cap = -1;
+  if (auto get = dnnl_symbol<DnnlGetCapacity>("dnnl_get_primitive_cache_capacity"); get && get(&cap) == 0)
+    onednn = std::to_string(cap);
+  else if (env_set("ONEDNN_PRIMITIVE_CACHE_CAPACITY"))
+    onednn = std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY");
+  const char* lru = std::getenv("LRU_CACHE_CAPACITY");
+  return "oneDNN " + onednn + ", ideep " + (lru && *lru ? std::string(lru) : std::string("1024"));
+}
+
 std::string system_info_line() {
   std::ostringstream os;
   os << "system: " << cpu_model_and_isa() << " | threads " << at::get_num_threads()
      << " | libtorch " << TORCH_VERSION
-     << " | oneDNN " << (at::hasMKLDNN() ? "on" : "off")
+     << " | oneDNN " << (at::hasMKLDNN() ? "on" : "off") << " (kernel caches: " << kernel_cache_info() << ")"
      << " | BLAS " << blas_library();
   return os.str();
 }

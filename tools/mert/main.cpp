@@ -57,6 +57,14 @@ void configure_malloc() {
   mallopt(M_TOP_PAD, 64 << 20);          // grow the heap in large steps
 }
 
+// libtorch's kernel caches (see mert::limit_kernel_caches). oneDNN's: more entries than one
+// forward pass uses, so repeated shapes (the chunks of a long file, `mert bench`) still hit;
+// larger caps let the heap fragment again (docs/RELIABILITY.md, "Memory over a catalogue").
+// Pre-training crops fixed lengths, so its caches stop growing by themselves, and one training
+// step uses more primitives than this cap: it keeps libtorch's defaults.
+constexpr int kOneDnnCacheCapacity = 64;
+constexpr int kIdeepCacheCapacity = 8;
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,6 +74,7 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
+  if (cmd != "pretrain") mert::limit_kernel_caches(kOneDnnCacheCapacity, kIdeepCacheCapacity);
   if (cmd == "--version" || cmd == "version") {
     std::cout << mert::build_info() << "\n";
     return 0;

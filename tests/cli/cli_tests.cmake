@@ -5,3 +5,5 @@ add_test(NAME cli_catalogue COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_ca
 set_tests_properties(cli_catalogue PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 600)
 add_test(NAME cli_real_world_audio COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_real_world_audio.sh)
 set_tests_properties(cli_real_world_audio PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)
+add_test(NAME cli_memory_catalogue COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_memory_catalogue.sh)
+set_tests_properties(cli_memory_catalogue PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)

@@ -36,7 +36,9 @@ MertModel make_model_in_dtype(const ModelConfig& cfg, const std::string& dtype);
 
 // Writes config.json, preprocessor_config.json and model.safetensors into `dir` (created if
 // needed). Every file is written atomically.
+// `weight_dtype` "fp32" or "bf16": how floating-point weights are stored (they are computed in the
+// model's dtype when loaded: a bf16 file halves the size and changes results by bf16 rounding).
 void save_model_dir(const std::string& dir, const ModelConfig& cfg, const PreprocessorConfig& pre,
-                    MertModelImpl& model);
+                    MertModelImpl& model, const std::string& weight_dtype = "fp32");
 
 }  // namespace mert

@@ -24,6 +24,9 @@ struct PretrainConfig {
   std::vector<double> loss_weights{10.0, 1.0};  // [feature penalty, CQT reconstruction]
   bool cqt_loss = true;
   int64_t cqt_bins = 336;            // 48 per octave from 32.7 Hz
+  // 0: the CQT target is the linear magnitude, as MERT. g > 0: log(1 + g * magnitude), which puts
+  // the target on a scale where the musical teacher carries gradient at small scale (docs/PRETRAIN.md).
+  double cqt_log_gain = 0.0;
   double feature_grad_mult = 0.1;
   double mixup_prob = 0.5;           // probability that a clip IS mixed (see docs/PRETRAIN.md)
   int64_t mixup_min_len = 12000;
@@ -48,6 +51,7 @@ struct PretrainConfig {
   // bookkeeping
   int64_t log_every = 10;
   int64_t save_every = 200;          // checkpoint every N updates (and at the end)
+  int64_t keep_every = 0;            // > 0: also keep checkpoints/update_NNNNNNN.safetensors every N updates
   int64_t valid_every = 200;         // held-out masked accuracy every N updates (0 = never)
   int64_t valid_batches = 8;
 
@@ -85,7 +89,9 @@ struct PretrainRunOptions {
 int run_pretrain(const PretrainConfig& cfg, const PretrainRunOptions& opts);
 
 // Writes a Hugging Face-layout model dir (config.json, preprocessor_config.json,
-// model.safetensors without the pre-training heads) from a run dir's latest checkpoint.
-void export_pretrained(const std::string& run_dir, const std::string& model_dir);
+// model.safetensors without the pre-training heads) from a run dir's latest checkpoint, or the
+// one kept after `update` updates (keep_every), with weights stored as `weight_dtype` (fp32, bf16).
+void export_pretrained(const std::string& run_dir, const std::string& model_dir, int64_t update = -1,
+                       const std::string& weight_dtype = "fp32");
 
 }  // namespace mert

@@ -85,12 +85,17 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& dtype) {
 }
 
 void save_model_dir(const std::string& dir, const ModelConfig& cfg, const PreprocessorConfig& pre,
-                    MertModelImpl& model) {
+                    MertModelImpl& model, const std::string& weight_dtype) {
+  if (weight_dtype != "fp32" && weight_dtype != "bf16")
+    throw Error("weight dtype must be fp32 or bf16, got '" + weight_dtype + "'");
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error("cannot create model dir '" + dir + "': " + ec.message());
-  write_safetensors((fs::path(dir) / "model.safetensors").string(), model_state(model),
-                    {{"format", "pt"}});
+  TensorMap state = model_state(model);
+  if (weight_dtype == "bf16")
+    for (auto& [name, t] : state)
+      if (t.is_floating_point()) t = t.to(at::kBFloat16);
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), state, {{"format", "pt"}});
   auto write_text = [](const std::string& path, const std::string& text) {
     io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
   };

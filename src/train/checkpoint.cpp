@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,30 @@ const char* kGroups[] = {"model/", "heads/", "optimizer/"};
 
 std::string checkpoint_path(const std::string& run_dir) {
   return (fs::path(run_dir) / "checkpoints" / "last.safetensors").string();
+}
+
+std::string kept_checkpoint_path(const std::string& run_dir, int64_t update) {
+  char name[64];
+  std::snprintf(name, sizeof name, "update_%07lld.safetensors", static_cast<long long>(update));
+  return (fs::path(run_dir) / "checkpoints" / name).string();
+}
+
+void keep_checkpoint(const std::string& run_dir, int64_t update) {
+  const fs::path last = checkpoint_path(run_dir), kept = kept_checkpoint_path(run_dir, update);
+  const fs::path tmp = kept.string() + ".tmp";
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  fs::create_hard_link(last, tmp, ec);  // the last file is never rewritten in place: safe to share
+  if (ec) {
+    ec.clear();
+    fs::copy_file(last, tmp, ec);
+  }
+  if (!ec) fs::rename(tmp, kept, ec);
+  if (ec) {
+    const std::string why = ec.message();
+    fs::remove(tmp, ec);
+    throw Error("cannot keep the checkpoint of update " + std::to_string(update) + " as " + kept.string() + ": " + why);
+  }
 }
 
 void save_checkpoint(const std::string& path, const CheckpointState& s) {

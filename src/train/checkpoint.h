@@ -28,6 +28,11 @@ struct CheckpointState {
 };
 
 std::string checkpoint_path(const std::string& run_dir);  // <run>/checkpoints/last.safetensors
+// <run>/checkpoints/update_NNNNNNN.safetensors: a kept copy of the checkpoint after `update` updates.
+std::string kept_checkpoint_path(const std::string& run_dir, int64_t update);
+// Keeps the current last checkpoint under kept_checkpoint_path (a hard link where the file
+// system allows, else a copy; written whole or not at all).
+void keep_checkpoint(const std::string& run_dir, int64_t update);
 void save_checkpoint(const std::string& path, const CheckpointState& state);
 // Throws mert::Error naming the file when it is missing or not a pre-training checkpoint.
 CheckpointState load_checkpoint(const std::string& path);

@@ -22,6 +22,7 @@ void for_each_train_field(PretrainConfig& c, Fn&& fn) {
   fn("loss_weights", c.loss_weights);
   fn("cqt_loss", c.cqt_loss);
   fn("cqt_bins", c.cqt_bins);
+  fn("cqt_log_gain", c.cqt_log_gain);
   fn("feature_grad_mult", c.feature_grad_mult);
   fn("mixup_prob", c.mixup_prob);
   fn("mixup_min_len", c.mixup_min_len);
@@ -43,6 +44,7 @@ void for_each_train_field(PretrainConfig& c, Fn&& fn) {
   fn("seed", c.seed);
   fn("log_every", c.log_every);
   fn("save_every", c.save_every);
+  fn("keep_every", c.keep_every);
   fn("valid_every", c.valid_every);
   fn("valid_batches", c.valid_batches);
 }
@@ -230,6 +232,7 @@ void PretrainConfig::validate() const {
   need(mask_length >= 1 && mask_min_masks >= 1, "mask_length and mask_min_masks must be >= 1");
   need(loss_weights.size() == 2, "loss_weights needs two values: feature penalty, CQT");
   need(cqt_bins > 0 || !cqt_loss, "cqt_bins must be > 0 with cqt_loss");
+  need(cqt_log_gain >= 0 && std::isfinite(cqt_log_gain), "cqt_log_gain must be >= 0 (0 = linear magnitude)");
   need(feature_grad_mult >= 0, "feature_grad_mult must be >= 0");
   need(mixup_prob >= 0 && mixup_prob <= 1, "mixup_prob must be in [0, 1]");
   need(mixup_min_len >= 1 && mixup_max_len >= mixup_min_len && mixup_max_segments >= 1,
@@ -246,6 +249,8 @@ void PretrainConfig::validate() const {
   need(min_samples >= model.receptive_field(), "min_samples is shorter than the model's receptive field");
   need(log_every >= 1 && save_every >= 1 && valid_every >= 0 && valid_batches >= 1,
        "log_every, save_every, valid_batches must be >= 1 and valid_every >= 0");
+  need(keep_every >= 0 && (keep_every == 0 || keep_every % save_every == 0),
+       "keep_every must be 0 (off) or a multiple of save_every");
 }
 
 double PretrainConfig::lr_at(int64_t update) const {

@@ -5,6 +5,7 @@
 #include <ATen/ops/empty.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -403,8 +404,14 @@ Batch load_batch(const Corpus& corpus, const BatchOptions& opts, int64_t step, i
       if (spec.rows < T || spec.cols != opts.cqt.n_bins)
         throw Error("internal error: the CQT of " + std::to_string(S) + " samples has " + std::to_string(spec.rows) +
                     " frames, fewer than the model's " + std::to_string(T));
-      std::memcpy(b.cqt.data_ptr<float>() + r * T * spec.cols, spec.data.data(),
-                  static_cast<size_t>(T * spec.cols) * sizeof(float));
+      float* dst = b.cqt.data_ptr<float>() + r * T * spec.cols;
+      const size_t n = static_cast<size_t>(T * spec.cols);
+      if (opts.cqt_log_gain > 0) {
+        const float g = static_cast<float>(opts.cqt_log_gain);
+        for (size_t i = 0; i < n; ++i) dst[i] = std::log1p(g * spec.data[i]);
+      } else {
+        std::memcpy(dst, spec.data.data(), n * sizeof(float));
+      }
     }
   }
   return b;

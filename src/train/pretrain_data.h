@@ -58,6 +58,7 @@ struct BatchOptions {
   int64_t bucket_batches = 64;   // the epoch order groups clips of similar length into batches,
                                  // sorting windows of this many batches by length (0 = off)
   bool cqt_target = true;        // compute the CQT of the clean crop for the CQT loss
+  double cqt_log_gain = 0;       // > 0: the target is log(1 + gain * magnitude)
   CqtConfig cqt;
 };
 

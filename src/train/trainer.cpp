@@ -169,6 +169,7 @@ void Trainer::open_data() {
   batch_opts_.hop = cfg_.model.total_stride();
   batch_opts_.seed = cfg_.seed;
   batch_opts_.cqt_target = cfg_.cqt_loss;
+  batch_opts_.cqt_log_gain = cfg_.cqt_log_gain;
   batch_opts_.cqt.sample_rate = static_cast<double>(cfg_.model.sample_rate);
   batch_opts_.cqt.hop = cfg_.model.total_stride();
   batch_opts_.cqt.n_bins = cfg_.cqt_bins;
@@ -296,6 +297,7 @@ void Trainer::save(int64_t updates_done) {
     for (const auto& item : heads_->named_parameters(true)) s.heads[item.key()] = item.value().detach();
     s.optimizer = opt_->state();
     save_checkpoint(checkpoint_path(o_.out_dir), s);
+    if (cfg_.keep_every > 0 && updates_done % cfg_.keep_every == 0) keep_checkpoint(o_.out_dir, updates_done);
   }
   comm_->barrier();
 }

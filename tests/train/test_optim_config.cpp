@@ -118,6 +118,9 @@ TEST(PretrainConfig, JsonRoundTripAndOverrides) {
   EXPECT_THROW(c.set("lr", "fast"), Error);
   EXPECT_THROW(c.set("max_steps", "1.5"), Error);
   EXPECT_THROW(c.set("cqt_loss", "maybe"), Error);
+  c.set("cqt_log_gain", "100");
+  EXPECT_DOUBLE_EQ(PretrainConfig::from_json_string(c.to_json_string(), "t").cqt_log_gain, 100);
+  EXPECT_THROW(PretrainConfig::from_json_string(R"({"train": {"cqt_log_gain": -1}})", "t"), Error);
   EXPECT_THROW(PretrainConfig::from_json_string(R"({"train": {"lr": "x"}})", "t"), Error);
   EXPECT_THROW(PretrainConfig::from_json_string(R"({"train": {"nope": 1}})", "t"), Error);
   EXPECT_THROW(PretrainConfig::from_json_string(R"({"train": {"mask_prob": 2}})", "t"), Error);

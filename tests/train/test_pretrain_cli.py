@@ -4,6 +4,7 @@ SIGKILL + --resume ends bitwise identical to an uninterrupted run; two workers w
 batch each end with the parameters of one worker with the whole batch; bad input gives clear
 errors; a non-finite loss skips the update; the exported model dir loads in `mert embed`.
 Needs MERT_BIN; numpy only."""
+import glob
 import json, os, shutil, signal, struct, subprocess, sys, tempfile, time
 import numpy as np
 
@@ -39,6 +40,10 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         a, b = info["data_offsets"]
+        if info["dtype"] == "BF16":  # the top half of a float32
+            bits = np.frombuffer(data[a:b], dtype="<u2").astype(np.uint32) << 16
+            out[name] = bits.view(np.float32).reshape(info["shape"])
+            continue
         dt = {"F32": "<f4", "F64": "<f8", "I64": "<i8"}[info["dtype"]]
         out[name] = np.frombuffer(data[a:b], dtype=dt).reshape(info["shape"])
     return out
@@ -155,6 +160,41 @@ if p.returncode == 0:
     clip = os.path.join("corpus", open("corpus/valid.tsv").read().splitlines()[1].split("\t")[0])
     p = run("embed", "-m", "exported", "-o", "emb", clip)
     check(p.returncode == 0 and any(f.endswith(".npy") for f in os.listdir("emb")), "mert embed loads the export")
+
+# 4b. keep_every keeps checkpoints along the way; export --update picks one; --weight-dtype bf16.
+p = pretrain("kept", "--steps", "7", "--keep-every", "3")
+kept = sorted(f for f in os.listdir("kept/checkpoints") if f.startswith("update_"))
+check(p.returncode == 0 and kept == ["update_0000003.safetensors", "update_0000006.safetensors"],
+      f"keep_every 3 keeps updates 3 and 6 ({kept})")
+p = run("export", "kept", "at3", "--update", "3")
+check(p.returncode == 0, "export --update 3 succeeds")
+if p.returncode == 0:
+    ck3 = read_safetensors("kept/checkpoints/update_0000003.safetensors")
+    last = read_safetensors("kept/checkpoints/last.safetensors")
+    ex3 = read_safetensors("at3/model.safetensors")
+    check(all(np.array_equal(ex3[n], ck3["model/" + n]) for n in ex3), "export --update 3 has update 3's weights")
+    check(any(not np.array_equal(ex3[n], last["model/" + n]) for n in ex3), "...which differ from the last checkpoint's")
+p = run("export", "kept", "at4", "--update", "4")
+check(p.returncode != 0 and "keep_every" in p.stderr and not os.path.exists("at4"),
+      "export --update of a checkpoint not kept is refused, naming keep_every")
+p = pretrain("badkeep", "--steps", "2", "--keep-every", "4")
+check(p.returncode != 0 and "multiple of save_every" in p.stderr, "keep_every must be a multiple of save_every")
+p = run("export", "ref", "exported16", "--weight-dtype", "bf16")
+check(p.returncode == 0, "export --weight-dtype bf16 succeeds")
+if p.returncode == 0:
+    ex16 = read_safetensors("exported16/model.safetensors")
+    ex32 = read_safetensors("exported/model.safetensors")
+    rel = max(float(np.max(np.abs(ex16[n] - ex32[n]) / (np.abs(ex32[n]) + 1e-30))) for n in ex32 if ex32[n].dtype == np.float32)
+    check(set(ex16) == set(ex32) and rel <= 2 ** -8, f"bf16 weights are the fp32 ones rounded (max rel {rel:.2g})")
+    size16, size32 = os.path.getsize("exported16/model.safetensors"), os.path.getsize("exported/model.safetensors")
+    check(size16 < 0.55 * size32, f"bf16 file is half the size ({size16} vs {size32} bytes)")
+    p16 = run("embed", "-m", "exported16", "-o", "emb16", clip)
+    check(p16.returncode == 0, "mert embed loads the bf16 export")
+    if p16.returncode == 0:
+        a32 = np.load(glob.glob("emb/**/*.npy", recursive=True)[0]).ravel()
+        a16 = np.load(glob.glob("emb16/**/*.npy", recursive=True)[0]).ravel()
+        cos = float(a32 @ a16 / (np.linalg.norm(a32) * np.linalg.norm(a16)))
+        check(cos > 0.999, f"bf16-stored weights give the fp32 export's features (cosine {cos:.6f})")
 
 # 5. Bad input gives a clear error and leaves no run behind.
 def refused(what, args, needle):

@@ -4,6 +4,7 @@
 // traced back to its clip and crop start, and its labels checked against that crop.
 #include <ATen/ops/cat.h>
 #include <ATen/ops/equal.h>
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -344,6 +345,19 @@ TEST_F(PretrainData, CqtTargetIsTheCqtOfTheCrop) {
   }
   o.cqt.hop = 160;
   EXPECT_NE(error_of([&] { load_batch(c, o, 0); }).find("CQT"), std::string::npos);
+}
+
+TEST_F(PretrainData, CqtLogGainCompressesTheTarget) {
+  const Corpus c = Corpus::open(write_corpus(kLengths));
+  BatchOptions o = small_batches();
+  o.cqt_target = true;
+  const Batch linear = load_batch(c, o, 1);
+  o.cqt_log_gain = 100;
+  const Batch compressed = load_batch(c, o, 1);
+  EXPECT_TRUE(compressed.wave.equal(linear.wave));
+  const at::Tensor want = at::log1p(100 * linear.cqt);
+  EXPECT_TRUE(at::allclose(compressed.cqt, want, 1e-5, 1e-6));
+  EXPECT_GT(compressed.cqt.max().item<float>(), 2 * linear.cqt.max().item<float>());
 }
 
 TEST_F(PretrainData, PrefetcherYieldsTheBatchesOfLoadBatch) {

@@ -183,10 +183,15 @@ int cmd_export(int argc, char** argv) {
   Args args("export", "<run dir> <model dir>",
             "Writes the latest checkpoint of a 'mert pretrain' run as a Hugging Face-layout model dir\n"
             "(config.json, preprocessor_config.json, model.safetensors without the pre-training heads)\n"
-            "that 'mert embed' loads.");
+            "that 'mert embed' loads. --update N exports the checkpoint kept after N updates instead\n"
+            "(pre-training setting keep_every), e.g. to probe a run's checkpoints as it trains.");
+  args.option("update", "u", "export the checkpoint kept after this many updates (default: the latest)");
+  args.option("weight-dtype", "", "how weights are stored: fp32, or bf16 (half the size; computed in fp32 when loaded)", "fp32");
   if (!args.parse(argc, argv)) return 0;
   if (args.positionals().size() != 2) throw Error("expected <run dir> <model dir> (see --help)");
-  export_pretrained(args.positionals()[0], args.positionals()[1]);
+  const int64_t update = args.flag_set("update") ? args.get_int("update") : -1;
+  if (args.flag_set("update") && update < 0) throw Error("--update must be >= 0");
+  export_pretrained(args.positionals()[0], args.positionals()[1], update, args.get("weight-dtype"));
   std::cerr << "wrote " << args.positionals()[1] << "\n";
   return 0;
 }

@@ -32,9 +32,21 @@ ModelConfig preset_config(const std::string& name) {
     c.num_conv_pos_embedding_groups = 4;
     return c;
   }
+  if (name == "small") {
+    // Between tiny and 95M: 6 x 256, 256-channel conv (6.4 M parameters). The shipped default
+    // model (models/mert-synth-small) has this shape; it pre-trains in hours on two cores.
+    c.conv_dim.assign(7, 256);
+    c.hidden_size = 256;
+    c.num_hidden_layers = 6;
+    c.num_attention_heads = 4;
+    c.intermediate_size = 1024;
+    c.num_conv_pos_embeddings = 64;
+    c.num_conv_pos_embedding_groups = 8;
+    return c;
+  }
   throw Error("unknown preset '" + name + "' (known: " + preset_names() + ")");
 }
 
-std::string preset_names() { return "tiny, v1-95m, v1-330m, v0"; }
+std::string preset_names() { return "tiny, small, v1-95m, v1-330m, v0"; }
 
 }  // namespace mert

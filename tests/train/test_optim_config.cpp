@@ -96,6 +96,13 @@ TEST(PretrainConfig, PresetsCarryTheRecipes) {
   EXPECT_EQ(m330.final_dim, 128);
   EXPECT_EQ(m330.mixup_max_len, 36000);
   EXPECT_EQ(m330.crop_samples, 122880);
+  const auto small = PretrainConfig::preset_named("small");
+  EXPECT_EQ(small.model.hidden_size, 256);
+  EXPECT_EQ(small.model.num_hidden_layers, 6);
+  EXPECT_EQ(small.model.conv_dim, std::vector<int64_t>(7, 256));
+  EXPECT_DOUBLE_EQ(small.cqt_log_gain, 100);
+  EXPECT_EQ(small.keep_every % small.save_every, 0);
+  EXPECT_NO_THROW(small.validate());
   EXPECT_THROW(PretrainConfig::preset_named("huge"), Error);
 }
 

@@ -133,7 +133,10 @@ class DecodeQueue {
         }
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return queue_.size() < capacity_ || stop_; });
-        if (stop_) return finish();
+        if (stop_) {  // the run stopped early (an output failure): finish() takes the lock itself
+          lk.unlock();
+          return finish();
+        }
         queue_.push_back(std::move(d));
         cv_.notify_all();
       }
@@ -198,6 +201,10 @@ void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& membe
         mb.shape = {n_layers, H};
       }
       live.push_back(&mb);
+    } catch (const OutputError&) {
+      throw;  // the disk, not this file: every later output would fail too
+    } catch (const fs::filesystem_error& e) {
+      throw OutputError(e.what());
     } catch (const std::exception& e) {
       mb.error = e.what();
     }
@@ -241,10 +248,14 @@ void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& membe
           write_npy(mb->d->output, mb->sum);
         else
           mb->writer->commit();
+      } catch (const OutputError&) {
+        throw;
       } catch (const std::exception& e) {
         mb->error = e.what();
       }
     }
+  } catch (const OutputError&) {
+    throw;
   } catch (const std::exception& e) {
     for (auto* mb : live) mb->error = e.what();  // a failed forward fails the whole group
   }

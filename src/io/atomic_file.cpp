@@ -26,21 +26,21 @@ std::string parent_dir(const std::string& path) {
 void write_all(std::FILE* f, const void* data, std::size_t size, const std::string& path) {
   if (size == 0) return;
   if (std::fwrite(data, 1, size, f) != size) {
-    throw Error("cannot write " + path + ": " + errno_text());
+    throw OutputError("cannot write " + path + ": " + errno_text());
   }
 }
 
 void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& writer) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw Error("cannot create " + tmp + ": " + errno_text());
+  if (!f) throw OutputError("cannot create " + tmp + ": " + errno_text());
 
   // From here on, any failure must remove the temp file before propagating.
   auto fail = [&](const std::string& what) {
     const std::string msg = what + ": " + errno_text();
     if (f) std::fclose(f);
     std::remove(tmp.c_str());
-    throw Error(msg);
+    throw OutputError(msg);
   };
   try {
     writer(f);
@@ -60,11 +60,11 @@ void write_file_atomic(const std::string& path, const std::function<void(std::FI
   // but the new file is already in place, so nothing is removed.
   const std::string dir = parent_dir(path);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd < 0) throw Error("cannot open directory " + dir + " to fsync: " + errno_text());
+  if (dfd < 0) throw OutputError("cannot open directory " + dir + " to fsync: " + errno_text());
   const int frc = ::fsync(dfd);
   const int saved = errno;
   ::close(dfd);
-  if (frc != 0) throw Error("cannot fsync directory " + dir + ": " + std::strerror(saved));
+  if (frc != 0) throw OutputError("cannot fsync directory " + dir + ": " + std::strerror(saved));
 }
 
 }  // namespace mert::io

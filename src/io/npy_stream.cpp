@@ -15,7 +15,7 @@ NpyStreamWriter::NpyStreamWriter(const std::string& path, std::vector<int64_t> s
     : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())), shape_(std::move(shape)) {
   const std::string header = npy_header_bytes(at::kFloat, shape_, path);
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error("cannot write " + tmp_ + ": " + std::strerror(errno));
+  if (fd_ < 0) throw OutputError("cannot write " + tmp_ + ": " + std::strerror(errno));
   int64_t numel = 1;
   for (auto d : shape_) numel *= d;
   data_start_ = static_cast<int64_t>(header.size());
@@ -25,7 +25,7 @@ NpyStreamWriter::NpyStreamWriter(const std::string& path, std::vector<int64_t> s
     const std::string err = std::strerror(errno);
     ::close(fd_);
     ::unlink(tmp_.c_str());
-    throw Error("cannot write " + tmp_ + ": " + err);
+    throw OutputError("cannot write " + tmp_ + ": " + err);
   }
 }
 
@@ -42,7 +42,7 @@ void NpyStreamWriter::write_at(int64_t offset, const at::Tensor& block) {
   while (left > 0) {
     const ssize_t n = ::pwrite(fd_, p, left, pos);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error("cannot write " + tmp_ + ": " + std::strerror(errno));
+    if (n <= 0) throw OutputError("cannot write " + tmp_ + ": " + std::strerror(errno));
     p += n;
     pos += n;
     left -= static_cast<size_t>(n);
@@ -50,11 +50,11 @@ void NpyStreamWriter::write_at(int64_t offset, const at::Tensor& block) {
 }
 
 void NpyStreamWriter::commit() {
-  if (::fsync(fd_) != 0) throw Error("cannot sync " + tmp_ + ": " + std::strerror(errno));
+  if (::fsync(fd_) != 0) throw OutputError("cannot sync " + tmp_ + ": " + std::strerror(errno));
   ::close(fd_);
   fd_ = -1;
   if (::rename(tmp_.c_str(), path_.c_str()) != 0)
-    throw Error("cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(errno));
+    throw OutputError("cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(errno));
   committed_ = true;
 }
 

@@ -110,7 +110,9 @@ RunStats run_features(const std::vector<InputItem>& items, const FeatureRunOptio
     r.warning = std::move(audio.warning);
     r.audio_sec = static_cast<double>(n) / o.params.sample_rate;
     r.shape = o.chunk_stats_sec > 0 ? std::vector<int64_t>{1, f.rows, f.cols} : std::vector<int64_t>{f.rows, f.cols};
-    fs::create_directories(fs::path(out).parent_path());
+    std::error_code dir_ec;
+    fs::create_directories(fs::path(out).parent_path(), dir_ec);
+    if (dir_ec) throw OutputError("cannot create " + fs::path(out).parent_path().string() + ": " + dir_ec.message());
     io::remove_stale_temps(out);
     write_npy(out, torch::from_blob(f.data.data(), r.shape, torch::kFloat32));
     return r;
@@ -119,6 +121,7 @@ RunStats run_features(const std::vector<InputItem>& items, const FeatureRunOptio
     FileEvent ev;
     ev.path = items[i].path;
     ev.output = output_of(i);
+    if (out.output_failed) throw OutputError(out.error);
     if (!out.error.empty()) {
       ev.kind = FileEvent::Kind::Failed;
       std::string reason = out.error;

@@ -15,12 +15,15 @@
 #include <thread>
 #include <vector>
 
+#include "mert/error.h"
+
 namespace mert {
 
 template <typename R>
 struct Outcome {
   std::optional<R> value;
   std::string error;  // non-empty: work(i) threw this message
+  bool output_failed = false;  // it was an OutputError: the run, not item i, should stop
 };
 
 template <typename R>
@@ -46,6 +49,9 @@ void run_ordered(size_t n, int jobs, const std::function<R(size_t, int worker)>&
       Outcome<R> out;
       try {
         out.value.emplace(work(i, id));
+      } catch (const OutputError& e) {
+        out.error = e.what();
+        out.output_failed = true;
       } catch (const std::exception& e) {
         out.error = e.what();
       }

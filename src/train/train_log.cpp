@@ -1,5 +1,7 @@
 #include "train/train_log.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -26,7 +28,7 @@ TrainLog::TrainLog(const std::string& path, int64_t keep_through) : path_(path) 
     }
   });
   f_ = std::fopen(path.c_str(), "a");
-  if (!f_) throw Error("cannot append to " + path);
+  if (!f_) throw OutputError("cannot append to " + path + ": " + std::strerror(errno));
 }
 
 TrainLog::~TrainLog() {
@@ -36,7 +38,7 @@ TrainLog::~TrainLog() {
 void TrainLog::write(const std::string& json_line) {
   io::write_all(f_, json_line.data(), json_line.size(), path_);
   io::write_all(f_, "\n", 1, path_);
-  std::fflush(f_);
+  if (std::fflush(f_) != 0) throw OutputError("cannot write " + path_ + ": " + std::strerror(errno));
 }
 
 }  // namespace mert::train

@@ -7,3 +7,5 @@ add_test(NAME cli_real_world_audio COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/
 set_tests_properties(cli_real_world_audio PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)
 add_test(NAME cli_memory_catalogue COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_memory_catalogue.sh)
 set_tests_properties(cli_memory_catalogue PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)
+add_test(NAME cli_full_disk COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_full_disk.sh)
+set_tests_properties(cli_full_disk PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)

@@ -95,6 +95,10 @@ int main(int argc, char** argv) {
     if (cmd == "metrics") return mert::cli::cmd_metrics(argc - 2, argv + 2);
     std::cerr << "mert: error: unknown command '" << cmd << "' (run 'mert --help')\n";
     return 2;
+  } catch (const mert::OutputError& e) {
+    std::cerr << "mert " << cmd << ": error: " << e.what() << "\n"
+              << "mert " << cmd << ": " << mert::output_error_hint() << "\n";
+    return 3;  // distinct from bad input (1) and usage (2): a retry after freeing space can work
   } catch (const mert::Error& e) {
     std::cerr << "mert " << cmd << ": error: " << e.what() << "\n";
   } catch (const c10::Error& e) {

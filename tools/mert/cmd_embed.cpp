@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "args.h"
+#include "default_model.h"
 #include "commands.h"
 #include "mert/embed_run.h"
 #include "mert/error.h"
@@ -14,7 +15,7 @@
 namespace mert::cli {
 
 int cmd_embed(int argc, char** argv) {
-  Args args("embed", "-m <model dir> -o <out dir> [options] <audio files | dirs | manifest.tsv ...>",
+  Args args("embed", "[-m <model dir>] -o <out dir> [options] <audio files | dirs | manifest.tsv ...>",
             "Extracts MERT hidden states and writes one float32 .npy per input: [n_layers, T, D] with\n"
             "--pool none, [n_layers, D] with --pool mean.\n"
             "Inputs: audio files (output <out>/<stem>.npy), directories (searched recursively for\n"
@@ -29,7 +30,8 @@ int cmd_embed(int argc, char** argv) {
             "Resumable: outputs appear only when complete; a rerun skips files whose output exists\n"
             "(settings are recorded in <out>/mert-embed.json and must match). Failed files are listed\n"
             "with their reason in <out>/failures.tsv and the run goes on; exit code 1 if any failed.");
-  args.option("model", "m", "model dir (required)");
+  args.option("model", "m", std::string("model dir (default: the shipped ") + kDefaultModelName +
+                               ", a small model trained on synthetic music; see docs/RESULTS.md)");
   args.option("out", "o", "output dir, created if needed (required)");
   args.option("layers", "l", "hidden states to keep: 'all' or a comma list such as 0,6,12", "all");
   args.option("pool", "p", "'none' (every frame), 'mean' (mean over all frames of all chunks) or 'chunks' (one mean per chunk: [n_layers, n_chunks, D], what 'mert probe' caches)", "mean");
@@ -45,7 +47,6 @@ int cmd_embed(int argc, char** argv) {
   args.option("threads", "t", "intra-op threads (0 = one per core)", "0");
   args.option("dtype", "", "compute dtype: fp32; bf16 (about 2x faster on CPUs with avx512_bf16/AMX; hidden states within cosine 0.999 of fp32); int8 (bf16 with dynamic int8 Linear layers, VNNI); outputs are float32 in every case", "fp32");
   if (!args.parse(argc, argv)) return 0;
-  if (!args.has("model")) throw Error("missing -m <model dir>");
   if (!args.has("out")) throw Error("missing -o <out dir>");
   if (args.positionals().empty() && !args.flag_set("list")) throw Error("no inputs given (files, directories, manifests or --list)");
 
@@ -57,7 +58,7 @@ int cmd_embed(int argc, char** argv) {
 
   const int threads = set_threads(args.get_int("threads"));
   std::cerr << system_info_line() << "\n";
-  LoadedModel m = load_model_dir(args.get("model"), args.get("dtype"));
+  LoadedModel m = load_model_dir(args.has("model") ? args.get("model") : default_model_dir(), args.get("dtype"));
   EmbedOptions& eo = ro.embed;
   eo.layers = parse_layers(args.get("layers"), m.config.num_hidden_layers);
   eo.pool = parse_pool(args.get("pool"));

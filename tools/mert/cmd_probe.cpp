@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "args.h"
+#include "default_model.h"
 #include "commands.h"
 #include "mert/error.h"
 #include "mert/probe.h"
@@ -93,7 +94,7 @@ std::string task_list() {
 
 int cmd_probe(int argc, char** argv) {
   Args args("probe",
-            "--task <task> --data <dataset dir> (-m <model dir> | --features mfcc|logmel|cqt|chroma) -o <out dir> [options]",
+            "--task <task> --data <dataset dir> [-m <model dir> | --features mfcc|logmel|cqt|chroma] -o <out dir> [options]",
             "Scores frozen features on a MIR task with the MARBLE probing protocol: features are cached per\n"
             "chunk (hidden states averaged over each chunk's frames; every chunk is a training example and an\n"
             "item's chunk outputs are averaged at evaluation), an MLP D-512-C (ReLU, dropout 0.2, Adam, 64 items\n"
@@ -112,7 +113,8 @@ int cmd_probe(int argc, char** argv) {
   args.option("task", "", "the task, or a comma list of tasks (then --data holds the sub-dirs a suite reads)");
   args.option("suite", "", "run a suite of tasks: synth or marble; writes summary.md / summary.json");
   args.option("data", "d", "the dataset dir (for a suite: the dir holding one sub-dir per task)");
-  args.option("model", "m", "model dir (Hugging Face layout) whose hidden states are probed");
+  args.option("model", "m", std::string("model dir (Hugging Face layout) whose hidden states are probed (default, "
+                               "without --features: the shipped ") + kDefaultModelName + ")");
   args.option("features", "", "hand-crafted baseline instead of a model: mfcc, logmel, cqt or chroma (mean and std over time)");
   args.option("out", "o", "output dir (required)");
   args.option("cache", "", "feature cache dir, shareable between runs (default <out>/cache)");
@@ -136,6 +138,7 @@ int cmd_probe(int argc, char** argv) {
   o.out_dir = args.get("out");
   o.cache_dir = args.get("cache");
   o.features.model_dir = args.get("model");
+  if (!args.has("model") && !args.has("features")) o.features.model_dir = default_model_dir();
   o.features.hand = args.get("features");
   o.features.dtype = args.get("dtype");
   o.features.embed_batch = args.get_int("embed-batch");

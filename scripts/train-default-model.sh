@@ -8,7 +8,7 @@
 #
 # Usage: scripts/train-default-model.sh [work dir]        (default: runs/default-model)
 # Environment (defaults in brackets; record any change with the results):
-#   MERT [build/mert]  THREADS [2]  HOURS [4] corpus hours  STEPS [4000] updates
+#   MERT [build/mert]  THREADS [2]  HOURS [4] corpus hours  STEPS [2000] updates
 #   TEACHER [mfcc+chroma] k-means features ('+' list: one label stream each)
 #   CLUSTERS [100,24] k-means classes per feature  SEED [1] corpus and training seed
 #   PRETRAIN_ARGS [] extra `mert pretrain` settings, e.g. "--mixup-prob 0" for an ablation
@@ -21,7 +21,7 @@ MERT=$(realpath "${MERT:-build/mert}")
 WORK=${1:-runs/default-model}
 THREADS=${THREADS:-2}
 HOURS=${HOURS:-4}
-STEPS=${STEPS:-4000}
+STEPS=${STEPS:-2000}
 TEACHER=${TEACHER:-mfcc+chroma}
 CLUSTERS=${CLUSTERS:-100,24}
 SEED=${SEED:-1}

@@ -156,9 +156,11 @@ PretrainConfig PretrainConfig::preset_named(const std::string& name) {
     c.model = preset_config("small");
     c.model.layerdrop = 0.0;
     c.final_dim = 64;
-    c.lr = 5e-4;
-    c.warmup_steps = 500;
-    c.max_steps = 6000;
+    // lr 5e-4 after 500 warmup updates collapsed this post-LN stack right after the peak
+    // (docs/RESULTS.md, "A run that collapsed"): a lower peak and a short schedule.
+    c.lr = 3e-4;
+    c.warmup_steps = 400;
+    c.max_steps = 2000;
     c.feature_grad_mult = 0.1;
     c.crop_samples = 48000;  // 2 s
     c.min_samples = 24000;

@@ -17,7 +17,8 @@ set(GOLDEN_SCENARIOS
   tiny-f16
   tiny-bf16
   tiny-pool-layers
-  tiny-bin-shared-storage)
+  tiny-bin-shared-storage
+  shipped-default)
 set(SLOW_GOLDEN_SCENARIOS v1-95m v1-330m)
 
 foreach(scenario IN LISTS GOLDEN_SCENARIOS SLOW_GOLDEN_SCENARIOS)

@@ -44,12 +44,14 @@ FULL = Run("all", "none")
 
 
 class Scenario:
-    def __init__(self, name, desc, make_args, formats, runs=(FULL,), slow=False, timeout=600):
+    def __init__(self, name, desc, make_args, formats, runs=(FULL,), slow=False, timeout=600, tool_model=None):
         self.name, self.desc, self.make_args = name, desc, list(make_args)
         self.formats, self.runs, self.slow, self.timeout = list(formats), list(runs), slow, timeout
+        self.tool_model = tool_model  # run the tool on this dir (the shipped files) instead of the oracle's copy
 
 
 TINY = ["--size", "tiny", "--seed", "11"]
+SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "mert-synth-small")
 SHORT_CLIPS = "clip_1s7:40123,clip_12345:12345,clip_401:401"  # full-size models: float64 oracle is slow
 SCENARIOS = collections.OrderedDict((s.name, s) for s in [
     Scenario("postln-tiny", "post-LN (v1-95M style), GroupNorm extractor, do_normalize=1, f32 safetensors+bin",
@@ -78,6 +80,10 @@ SCENARIOS = collections.OrderedDict((s.name, s) for s in [
     Scenario("tiny-bin-shared-storage",
              "pytorch_model.bin whose tensors are views into shared storages (non-zero storage offsets)",
              TINY + ["--encoder", "postln", "--bin-shared-storage", "1", "--seed", "18"], ["bin"]),
+    Scenario("shipped-default", "the shipped trained model (models/mert-synth-small, BF16 weights) loaded "
+             "by the tool from its own files; the oracle uses the same weights",
+             ["--weights-from", SHIPPED_MODEL, "--seed", "31", "--clips", SHORT_CLIPS], ["safetensors"],
+             tool_model=SHIPPED_MODEL),
     Scenario("v1-95m", "full MERT-v1-95M geometry (12x768, post-LN), do_normalize=1, safetensors+bin",
              ["--size", "v1-95m", "--seed", "21", "--do-normalize", "1", "--clips", SHORT_CLIPS],
              ["safetensors", "bin"], slow=True, timeout=3600),
@@ -245,7 +251,7 @@ def run_scenario(scn, args, res):
         outputs = {}
         for fmt in scn.formats:
             out_dir = os.path.join(workdir, f"out_{fmt}_{ri}")
-            mdir = format_dir(model_dir, fmt)
+            mdir = scn.tool_model or format_dir(model_dir, fmt)
             if args.self_check:
                 t0 = time.time()
                 fake_tool_main(["embed", "-m", mdir, "-o", out_dir, "--layers", run.layers, "--pool", run.pool,

@@ -99,7 +99,12 @@ def parse_args(argv=None):
                         "functional HF-semantics forward from the safetensors file (tiny/short clips only)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("MERT_ORACLE_THREADS", "1")))
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--weights-from", default=None,
+                   help="an HF-layout model dir (safetensors) whose trained weights, geometry and "
+                        "preprocessing replace the random ones; the size/shape options are then ignored")
     a = p.parse_args(argv)
+    if a.weights_from:
+        geometry_from_dir(a)
 
     size = dict(SIZES[a.size])
     for k_arg, k in [("hidden", "hidden"), ("layers", "layers"), ("heads", "heads"), ("ffn", "ffn"),
@@ -125,6 +130,52 @@ def parse_args(argv=None):
         name, _, n = item.rpartition(":")
         a.clip_list.append((name or f"clip_{n}", int(n)))
     return a
+
+
+def geometry_from_dir(a):
+    """Sets the shape options from a model dir's config.json / preprocessor_config.json."""
+    with open(os.path.join(a.weights_from, "config.json")) as f:
+        c = json.load(f)
+    with open(os.path.join(a.weights_from, "preprocessor_config.json")) as f:
+        pre = json.load(f)
+    a.hidden, a.layers, a.heads, a.ffn = (c["hidden_size"], c["num_hidden_layers"], c["num_attention_heads"],
+                                          c["intermediate_size"])
+    a.pos_conv_kernel, a.pos_conv_groups = c["num_conv_pos_embeddings"], c["num_conv_pos_embedding_groups"]
+    a.conv_dim, a.conv_kernel, a.conv_stride = c["conv_dim"], c["conv_kernel"], c["conv_stride"]
+    a.encoder = "preln" if c.get("do_stable_layer_norm", False) else "postln"
+    a.feat_extract_norm = c.get("feat_extract_norm", "group")
+    a.conv_bias = int(bool(c.get("conv_bias", False)))
+    a.deepnorm = int(bool(c.get("deepnorm", False)))
+    a.attention_relax = c.get("attention_relax", -1.0)
+    a.do_normalize = int(bool(pre.get("do_normalize", True)))
+    with open(os.path.join(a.weights_from, "model.safetensors"), "rb") as f:
+        (hlen,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(hlen))
+    dtypes = {v["dtype"] for k, v in header.items() if k != "__metadata__"}
+    tag = {"F32": "f32", "F16": "f16", "BF16": "bf16"}
+    if len(dtypes) != 1 or next(iter(dtypes)) not in tag:
+        raise SystemExit(f"--weights-from: expected one float dtype in model.safetensors, got {sorted(dtypes)}")
+    a.dtype = tag[next(iter(dtypes))]
+
+
+@torch.no_grad()
+def load_weights(model, a):
+    """Copies the weights of --weights-from into the torchaudio model (strict: every tensor used)."""
+    st = read_safetensors_numpy(os.path.join(a.weights_from, "model.safetensors"))
+    used = set()
+    for name, p in model.named_parameters():
+        hf = hf_name(name)
+        if hf not in st:
+            raise SystemExit(f"--weights-from: {hf} missing from model.safetensors")
+        if tuple(st[hf].shape) != tuple(p.shape):
+            raise SystemExit(f"--weights-from: {hf} has shape {st[hf].shape}, the model wants {tuple(p.shape)}")
+        p.copy_(torch.from_numpy(st[hf].copy()))
+        used.add(hf)
+    left = set(st) - used - {"masked_spec_embed"}
+    if left:
+        raise SystemExit(f"--weights-from: tensors the model does not use: {sorted(left)[:5]}")
+    H = a.geom["hidden"]
+    return torch.from_numpy(st["masked_spec_embed"].copy()) if "masked_spec_embed" in st else torch.zeros(H)
 
 
 def log(args, *msg):
@@ -550,7 +601,7 @@ def main(argv=None):
     # 1. model
     t0 = time.time()
     model = build_model(a)
-    masked_spec_embed = randomise(model, a)
+    masked_spec_embed = load_weights(model, a) if a.weights_from else randomise(model, a)
     tdtype, st_dtype, _ = DTYPES[a.dtype]
     if a.dtype != "f32":  # expected outputs are computed from the weights as stored
         with torch.no_grad():

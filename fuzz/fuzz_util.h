@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <string>
 
+#include "mert/error.h"
+
 namespace mert::fuzz {
 
 inline const std::string& scratch_dir() {
@@ -46,6 +48,18 @@ inline std::string part(const uint8_t* data, size_t size, int index) {
   }
   const size_t end = s.find("\n--\n", start);
   return s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// The whole harness for a loader that reads one file: writes the input as <name>, calls
+// load(path) and accepts a mert::Error as the loader refusing it.
+template <typename Load>
+int load_file(const char* name, const uint8_t* data, size_t size, Load load) {
+  const std::string path = write_input(name, data, size);
+  try {
+    load(path);
+  } catch (const mert::Error&) {
+  }
+  return 0;
 }
 
 }  // namespace mert::fuzz

@@ -161,6 +161,9 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
                  std::to_string(per_split["test"]) + "), " + std::to_string(data.class_names.size()) +
                  (task.type == TaskType::Regression ? " outputs" : " classes"));
   fs::create_directories(o.out_dir);
+  for (const char* name : {"results.json", "test_scores.npy", "test_ids.txt", "test_targets.npy", "test_keys_ref.tsv",
+                           "test_keys.tsv", "classes.txt"})
+    io::remove_stale_temps((fs::path(o.out_dir) / name).string());
 
   const CacheInfo cache = build_cache(task, data, o, obs);
   if (!cache.failed_ids.empty() && !o.skip_failed)
@@ -214,6 +217,10 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
   auto base_of = [&](size_t i) { return (fs::path(point_dir) / point_name(grid[i].first, grid[i].second)).string(); };
   for (size_t i = 0; i < grid.size(); ++i) {
     const std::string base = base_of(i);
+    // A killed run may have left a point's temp file behind (named after its pid); whether the
+    // point finished or not, nothing will rename it now.
+    io::remove_stale_temps(base + ".test_scores.npy");
+    io::remove_stale_temps(base + ".json");
     if (fs::exists(base + ".json") && fs::exists(base + ".test_scores.npy"))
       report.points[i] = point_from_json(nlohmann::json::parse(read_text(base + ".json")));
     else

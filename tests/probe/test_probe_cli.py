@@ -129,6 +129,13 @@ def main():
     k1 = kill_when(lambda: cache_files() >= 10)
     n_cached = cache_files()
     k2 = kill_when(points)
+    # A kill can land inside any write; plant the temps such a kill leaves (named after a dead pid)
+    # so the rerun's clean-up is tested every time, not only when the kill happens to hit one.
+    first_point = sorted(os.listdir(f"{killed}/points"))[0].split(".json")[0].split(".test_scores")[0]
+    planted = [f"{killed}/points/{first_point}.test_scores.npy.tmp.999999",
+               f"{killed}/results.json.tmp.999999"]
+    for f in planted:
+        open(f, "wb").write(b"partial")
     run(*args, "-o", killed)
     check(k1 and k2 and 10 <= n_cached < 48, f"killed during the cache ({n_cached} of 48 files) and during the sweep")
     a = comparable(json.load(open(f"{w}/straight/results.json")))

@@ -82,7 +82,10 @@ Header parse_header(const io::MappedFile& f) {
   Header h;
   h.data_start = 8 + n;
   const std::uint64_t buffer_size = f.size() - h.data_start;
-  for (const auto& [name, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Named copies, not a structured binding: lambdas below capture them (C++17 forbids that).
+    const std::string& name = item.key();
+    const auto& v = item.value();
     if (name == "__metadata__") {
       if (!v.is_object()) throw fail("__metadata__ is not an object");
       for (const auto& [k, mv] : v.items()) {

@@ -373,7 +373,9 @@ Json track_dbn(const Args& args) {
   const m::DbnBeatTracker tracker(o);
   if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
   Json tracks = Json::object();
-  for (const auto& [id, path] : inputs) {
+  for (const auto& input_entry : inputs) {
+    const std::string& id = input_entry.first;  // named, not bound: the lambda below captures it
+    const std::string& path = input_entry.second;
     const std::vector<float> activation = load_activation(path);
     m::DbnResult r;
     try {

@@ -24,7 +24,7 @@ json parse_json(const std::string& text, const std::string& origin) {
     json j = json::parse(text);
     if (!j.is_object()) throw Error(origin + ": expected a JSON object at top level");
     return j;
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
     throw Error(origin + ": malformed JSON (" + e.what() + ")");
   }
 }

@@ -189,7 +189,7 @@ PretrainConfig PretrainConfig::from_json_string(const std::string& text, const s
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
     throw Error(origin + ": malformed JSON (" + e.what() + ")");
   }
   if (!j.is_object()) throw Error(origin + ": expected a JSON object");

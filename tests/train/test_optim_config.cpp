@@ -131,6 +131,7 @@ TEST(PretrainConfig, JsonRoundTripAndOverrides) {
   EXPECT_THROW(PretrainConfig::from_json_string(R"({"train": {"lr": "x"}})", "t"), Error);
   EXPECT_THROW(PretrainConfig::from_json_string(R"({"train": {"nope": 1}})", "t"), Error);
   EXPECT_THROW(PretrainConfig::from_json_string(R"({"train": {"mask_prob": 2}})", "t"), Error);
+  EXPECT_THROW(PretrainConfig::from_json_string(R"({"train": {"lr": 1e999}})", "t"), Error);  // nlohmann out_of_range
   EXPECT_TRUE(PretrainConfig::is_key("mask_prob"));
   EXPECT_TRUE(PretrainConfig::is_key("layerdrop"));
   EXPECT_FALSE(PretrainConfig::is_key("steps"));

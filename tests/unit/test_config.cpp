@@ -50,6 +50,8 @@ TEST(Config, RefusesUnsupportedAndInconsistent) {
   EXPECT_NE(error_of(R"({"hidden_size": "768"})").find("wrong type"), std::string::npos);
   EXPECT_NE(error_of(R"({"hidden_size": 768,)").find("malformed JSON"), std::string::npos);
   EXPECT_NE(error_of(R"([1,2,3])").find("JSON object"), std::string::npos);
+  // Found by fuzz_config: a number past double's range escaped as nlohmann's out_of_range.
+  EXPECT_NE(error_of(R"({"layer_norm_eps": 2e8132})").find("malformed JSON"), std::string::npos);
   EXPECT_EQ(error_of(R"({})"), "");
 }
 

@@ -23,6 +23,7 @@ TEST_PKGS=(
   python3-sklearn                    # oracle: k-means inertia; ROC-AUC, AP, R2 for mert metrics
   python3-mir-eval                   # oracle: key weighted score (mert metrics key)
   sox lame vorbis-tools flac         # real-world audio cases (tests/cli/test_real_world_audio.sh)
+  clang libclang-rt-14-dev           # libFuzzer + ASan/UBSan: scripts/fuzz.sh, scripts/sanitize.sh
 )
 
 missing=()

@@ -378,8 +378,13 @@ void begin_audio(Audio& a, int channels, int64_t rate, int64_t target_rate, int6
   a.channels = channels;
   a.source_rate = rate;
   a.sample_rate = target_rate > 0 ? target_rate : rate;
-  if (frames_hint > 0 && frames_hint < (int64_t(1) << 40))
-    a.samples.reserve(static_cast<size_t>(static_cast<double>(frames_hint) * a.sample_rate / rate) + 16);
+  // The hint comes from the header, which a corrupt file can make promise terabytes: reserve
+  // at most ten minutes up front and let a longer file grow the buffer as it decodes.
+  constexpr double kMaxReserveSeconds = 600;
+  if (frames_hint > 0 && rate > 0) {
+    const double want = static_cast<double>(frames_hint) * static_cast<double>(a.sample_rate) / static_cast<double>(rate);
+    a.samples.reserve(static_cast<size_t>(std::min(want, kMaxReserveSeconds * static_cast<double>(a.sample_rate))) + 16);
+  }
 }
 
 struct Mpg123Closer {

@@ -149,6 +149,22 @@ TEST(Decode, NonFiniteSamplesAreRefused) {
   expect_mert_error([&] { mert::decode_audio(dir / "inf.wav", 24000); }, "inf", "NaN or Inf");
 }
 
+// Found by fuzz_audio: a FLAC header promising 2^36 - 1 frames made the decoder reserve
+// 275 GB up front (std::bad_alloc, not an error naming the file). It is refused as truncated.
+TEST(Decode, HeaderPromisingTerabytesIsTruncatedNotAnAllocation) {
+  TempDir dir;
+  const auto path = dir / "huge.flac";
+  mert::write_audio(path, std::vector<float>(12000, 0.25f), 24000, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+  std::string bytes = read_bytes(path);
+  ASSERT_EQ(bytes.substr(0, 4), "fLaC");
+  // STREAMINFO starts at byte 8; its 36-bit total-samples field is the low nibble of byte 21
+  // and bytes 22-25.
+  bytes[21] = static_cast<char>((bytes[21] & 0xF0) | 0x0F);
+  for (int i = 22; i < 26; ++i) bytes[i] = static_cast<char>(0xFF);
+  write_bytes(path, bytes);
+  expect_mert_error([&] { mert::decode_audio(path, 24000); }, "huge.flac", "truncated");
+}
+
 TEST(Decode, SilenceEmbedsToFiniteValues) {
   TempDir dir;
   mert::write_audio(dir / "silence.flac", std::vector<float>(24000, 0.0f), 24000, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);

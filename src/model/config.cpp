@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/json_value.h"
 #include "mert/error.h"
 
 namespace mert {
@@ -35,11 +36,9 @@ template <typename T>
 void get_opt(const json& j, const char* key, T& out, const std::string& origin) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return;
-  try {
-    out = it->get<T>();
-  } catch (const json::exception&) {
-    throw Error(origin + ": key '" + key + "' has the wrong type (" + it->type_name() + ")");
-  }
+  if (!io::json_to(*it, out))
+    throw Error(origin + ": key '" + key + "' has the wrong type or is out of range (" + it->type_name() + " " +
+                it->dump().substr(0, 40) + ")");
 }
 
 void get_opt_bool(const json& j, const char* key, bool& out, const std::string& origin) {

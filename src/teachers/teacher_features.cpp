@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "io/json_value.h"
 #include "mert/config.h"
 #include "mert/error.h"
 
@@ -71,11 +72,9 @@ template <typename T>
 void take(const Json& j, const char* key, T& field, std::vector<std::string>& seen) {
   if (!j.contains(key)) return;
   seen.emplace_back(key);
-  try {
-    field = j.at(key).get<T>();
-  } catch (const Json::exception&) {
-    throw Error(std::string("teacher parameter '") + key + "' has the wrong type");
-  }
+  if (!io::json_to(j.at(key), field))
+    throw Error(std::string("teacher parameter '") + key + "' has the wrong type or is out of range (" +
+                j.at(key).dump().substr(0, 40) + ")");
 }
 
 void reject_unknown(const Json& j, const std::vector<std::string>& seen, const std::string& where) {

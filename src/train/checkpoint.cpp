@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "io/json_value.h"
 #include "mert/error.h"
 
 namespace mert::train {
@@ -72,13 +73,17 @@ CheckpointState load_checkpoint(const std::string& path) {
   CheckpointState s;
   try {
     const json m = json::parse(it->second);
-    s.update = m.at("update").get<int64_t>();
-    s.skipped_updates = m.at("skipped_updates").get<int64_t>();
-    s.audio_seconds = m.at("audio_seconds").get<double>();
-    s.world_size = m.at("world_size").get<int>();
-    s.threads = m.at("threads").get<int>();
-    s.label_names = m.at("label_names").get<std::vector<std::string>>();
-    s.vocab_sizes = m.at("vocab_sizes").get<std::vector<int64_t>>();
+    auto field = [&](const char* key, auto& out) {
+      if (!io::json_to(m.at(key), out))
+        throw Error(path + ": damaged training state in the metadata ('" + key + "' has the wrong type or is out of range)");
+    };
+    field("update", s.update);
+    field("skipped_updates", s.skipped_updates);
+    field("audio_seconds", s.audio_seconds);
+    field("world_size", s.world_size);
+    field("threads", s.threads);
+    field("label_names", s.label_names);
+    field("vocab_sizes", s.vocab_sizes);
   } catch (const json::exception& e) {
     throw Error(path + ": damaged training state in the metadata (" + e.what() + ")");
   }

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "io/json_value.h"
 #include "mert/error.h"
 #include "mert/presets.h"
 #include "mert/pretrain.h"
@@ -101,11 +102,9 @@ template <typename T>
 void read_field(const json& j, const char* key, T& out, const std::string& origin) {
   auto it = j.find(key);
   if (it == j.end()) return;
-  try {
-    out = it->get<T>();
-  } catch (const json::exception&) {
-    throw Error(origin + ": train key '" + std::string(key) + "' has the wrong type (" + it->type_name() + ")");
-  }
+  if (!io::json_to(*it, out))
+    throw Error(origin + ": train key '" + std::string(key) + "' has the wrong type or is out of range (" +
+                it->type_name() + " " + it->dump().substr(0, 40) + ")");
 }
 
 }  // namespace

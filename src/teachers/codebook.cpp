@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <sstream>
+#include <stdexcept>
 
 #include "mert/error.h"
 #include "mert/weights.h"
@@ -66,16 +67,17 @@ Codebook load_codebook(const std::string& path) {
   if (spec != "npy") cb.features = parse_feature_list(spec);
   cb.params_json = get("params");
   cb.algorithm = get("algorithm");
+  int64_t count = 0;
   try {
+    count = std::stoll(get("count"));
     cb.fitted_frames = std::stoll(get("fitted_frames"));
     cb.seed = std::stoull(get("seed"));
     const std::string inertia = get("inertia");
     std::stringstream ss(inertia);
     for (std::string x; std::getline(ss, x, ',');) cb.inertia.push_back(std::stod(x));
-  } catch (const std::invalid_argument&) {
+  } catch (const std::logic_error&) {  // std::stoll/stod: invalid_argument, out_of_range
     throw Error(path + ": corrupt codebook metadata");
   }
-  const int64_t count = std::stoll(get("count"));
   const TensorMap tensors = read_safetensors(path);
   if (count < 1 || static_cast<int64_t>(tensors.size()) != count)
     throw Error(path + ": codebook declares " + std::to_string(count) + " codebooks but holds " +

@@ -14,6 +14,7 @@ namespace mert::io {
 
 void check_and_record_settings(const std::string& path, const std::string& settings_json, bool overwrite,
                                const std::vector<std::string>& ignored, const std::string& what) {
+  remove_stale_temps(path);  // a run killed while writing it left one; this run will not rename it
   if (fs::exists(path) && !overwrite) {
     std::ifstream in(path);
     std::stringstream ss;
@@ -42,6 +43,7 @@ std::string failures_path(const std::string& dir, int shard_index, int shard_cou
 }
 
 void write_failures(const std::string& path, const std::vector<std::pair<std::string, std::string>>& failures) {
+  remove_stale_temps(path);  // rewritten after every failure: a kill may land inside one
   std::string text = "path\treason\n";
   for (const auto& [p, r] : failures) {
     std::string reason = r;

@@ -50,6 +50,10 @@ for attempt in 1 2 3 4 5 6; do
     cmp -s "$W/killed/$f" "$W/ref/$f" || bad "after kill $attempt: $f differs from the reference (partial?)"
   done
 done
+# A kill can land inside any write: plant the temps of the settings file and failures.tsv that
+# such a kill leaves (named after a dead pid), so that the clean-up is tested every time.
+mkdir -p "$W/killed"
+touch "$W/killed/mert-embed.json.tmp.999999" "$W/killed/failures.tsv.tmp.999999"
 "${EMBED[@]}" -o "$W/killed" "$W/music" 2>/dev/null
 diff <(cd "$W/ref" && find . -name '*.npy' | sort) <(cd "$W/killed" && find . -name '*.npy' | sort) >/dev/null \
   && ok "killed+resumed run has the same set of outputs" || bad "output sets differ after resume"
@@ -57,7 +61,7 @@ same=1
 for f in $(cd "$W/ref" && find . -name '*.npy'); do cmp -s "$W/ref/$f" "$W/killed/$f" || { same=0; echo "  differs: $f"; }; done
 [ $same = 1 ] && ok "killed+resumed outputs are byte-identical to the uninterrupted run" || bad "outputs differ after resume"
 leftover=$(find "$W/killed" -name '*.tmp*' | wc -l)
-[ "$leftover" -eq 0 ] && ok "no temp files left after the resumed run" || bad "$leftover temp files left"
+[ "$leftover" -eq 0 ] && ok "no temp files left after the resumed run" || bad "$leftover temp files left: $(cd "$W/killed" && find . -name '*.tmp*' | head -3 | tr '\n' ' ')"
 
 # 3b. The same with chunks of 4 consecutive files sharing batches of 6: outputs within float
 # rounding of the ungrouped run, and kill/resume still byte-identical to an uninterrupted grouped run.

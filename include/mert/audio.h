@@ -41,6 +41,12 @@ constexpr double kShortfallFraction = 0.01;
 // samples.
 Audio decode_audio(const std::string& path, int64_t target_rate = 0);
 
+// Resamples a mono waveform from `in_rate` to `out_rate` exactly as decode_audio does (libsoxr,
+// very high quality, output length round(n * out_rate / in_rate)), so that decoding a file at
+// its own rate and resampling gives the same samples as decoding it at `out_rate`. Throws
+// mert::Error on NaN/Inf samples or a non-positive rate.
+std::vector<float> resample(const std::vector<float>& x, int64_t in_rate, int64_t out_rate);
+
 // Extensions treated as audio when scanning directories.
 bool is_audio_extension(const std::string& path);
 

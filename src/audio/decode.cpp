@@ -545,6 +545,20 @@ void write_wav_f32(const std::string& path, const std::vector<float>& samples, i
   write_audio(path, samples, sample_rate, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
 }
 
+std::vector<float> resample(const std::vector<float>& x, int64_t in_rate, int64_t out_rate) {
+  if (in_rate <= 0 || out_rate <= 0)
+    throw Error("cannot resample from " + std::to_string(in_rate) + " Hz to " + std::to_string(out_rate) + " Hz");
+  const std::string what = "waveform";
+  Audio a;
+  a.sample_rate = out_rate;
+  MonoSink sink(what, 1, in_rate, a);
+  // The decoder's block size, so that the two paths feed soxr alike.
+  for (size_t at = 0; at < x.size(); at += static_cast<size_t>(MonoSink::kBlock))
+    sink.push(x.data() + at, static_cast<int64_t>(std::min(x.size() - at, static_cast<size_t>(MonoSink::kBlock))));
+  sink.finish();
+  return std::move(a.samples);
+}
+
 bool is_audio_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });

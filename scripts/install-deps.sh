@@ -15,10 +15,11 @@ BUILD_PKGS=(
   libgtest-dev          # unit tests
   libfftw3-dev          # FFTs for the teachers (CQT, log-mel, MFCC)
   libgloo-dev           # headers for libtorch's c10d ProcessGroupGloo (multi-process pre-training)
+  pybind11-dev python3-dev  # the Python module (import mert)
   libfluidsynth-dev fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small  # mert synth (offline benchmark)
 )
 TEST_PKGS=(
-  python3 python3-numpy
+  python3 python3-numpy python3-pytest
   python3-torch python3-torchaudio   # oracle: independent wav2vec2/HuBERT implementation, MFCC, mel
   python3-sklearn                    # oracle: k-means inertia; ROC-AUC, AP, R2 for mert metrics
   python3-mir-eval                   # oracle: key weighted score (mert metrics key)

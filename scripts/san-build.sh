@@ -16,7 +16,7 @@ if [ ! -f $B/build.ninja ]; then
   # the unit tests link without libFuzzer.
   # -O1 -gline-tables-only, as fuzzing builds usually are: fast enough to fuzz, symbolized stack
   # traces with lines, and ~10 % quicker to compile than -O2 -g.
-  CC=clang CXX=clang++ cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMERT_FUZZ=ON -DBUILD_TESTING=ON \
+  CC=clang CXX=clang++ cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMERT_FUZZ=ON -DBUILD_TESTING=ON -DMERT_PYTHON=OFF \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
     -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fsanitize=fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null

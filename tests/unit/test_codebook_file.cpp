@@ -42,11 +42,11 @@ TEST(CodebookFile, ValidMetadataLoads) {
 
 TEST(CodebookFile, DamagedNumbersAreErrors) {
   TempDir dir;
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{{"count", "x"},
+  for (const auto& kv : std::vector<std::pair<std::string, std::string>>{{"count", "x"},
                                                                      {"count", "99999999999999999999999"},
                                                                      {"fitted_frames", "99999999999999999999999"},
                                                                      {"seed", "-"},
                                                                      {"inertia", "1e99999"}})
-    expect_mert_error([&] { mert::load_codebook(write_codebook(dir, key, value)); }, key + "=" + value,
+    expect_mert_error([&] { mert::load_codebook(write_codebook(dir, kv.first, kv.second)); }, kv.first + "=" + kv.second,
                       "corrupt codebook metadata");
 }

@@ -40,7 +40,7 @@ ASSIGN_DRIVER = r"""
 #include <iterator>
 #include <string>
 #include <vector>
-#include "mert/kmeans.h"
+#include "teachers/kmeans.h"
 static mert::FeatureMatrix load(const char* path) {
   std::ifstream f(path, std::ios::binary);
   std::string all((std::istreambuf_iterator<char>(f)), {});

@@ -3,15 +3,13 @@
 
 #include <pybind11/stl.h>
 
-#include <mutex>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "mert/audio.h"
-#include "mert/embed.h"
 #include "mert/error.h"
-#include "mert/model_dir.h"
-#include "mert/system_info.h"
+#include "mert/mert.h"
+#include "util/system_info.h"
 #include "numpy_convert.h"
 
 namespace mert::python {
@@ -37,91 +35,84 @@ std::vector<int64_t> layers_from(const py::object& layers, int64_t num_hidden_la
 
 }  // namespace
 
+// mert.Model: mert::Model (mert/mert.h) with numpy in and out and the GIL released while it works.
 class Model {
  public:
   Model(const std::string& path, const std::string& dtype, int threads) {
-    threads_ = set_threads(threads);
+    ModelOptions o;
+    o.compute_type = compute_type_from_string(dtype);
+    o.threads = set_threads(threads);  // 0 -> the count in effect, which `threads` reports
     py::gil_scoped_release nogil;
-    m_ = load_model_dir(path, dtype);
-    dtype_ = dtype;
+    m_ = std::make_unique<mert::Model>(path, o);
   }
 
   EmbedOptions options(const py::object& layers, const std::string& pool, double chunk_sec, double hop_sec,
                        int batch) const {
     EmbedOptions o;
-    o.layers = layers_from(layers, m_.config.num_hidden_layers);
+    o.layers = layers_from(layers, m_->config().num_hidden_layers);
     o.pool = parse_pool(pool);
     o.chunk_sec = chunk_sec;
     o.hop_sec = hop_sec;
     o.batch = batch;
-    o.validate(m_.config);
+    o.validate(m_->config());
     return o;
   }
 
   py::array_t<float> embed(const py::object& wave, int64_t sample_rate, const py::object& layers,
                            const std::string& pool, double chunk_sec, double hop_sec, int batch) {
-    std::vector<float> x = waveform_from_numpy(wave);
+    const std::vector<float> x = waveform_from_numpy(wave);
     if (sample_rate <= 0) throw py::value_error("sample_rate must be positive, got " + std::to_string(sample_rate));
     const EmbedOptions o = options(layers, pool, chunk_sec, hop_sec, batch);
-    at::Tensor out;
+    Embedding e;
     {
       py::gil_scoped_release nogil;
-      if (sample_rate != m_.config.sample_rate) x = resample(x, sample_rate, m_.config.sample_rate);
-      out = run(std::move(x), o);
+      e = m_->embed(x, sample_rate, o);
     }
-    return tensor_to_numpy(out);
+    return embedding_to_numpy(e);
   }
 
   py::array_t<float> embed_file(const std::string& path, const py::object& layers, const std::string& pool,
                                 double chunk_sec, double hop_sec, int batch) {
     const EmbedOptions o = options(layers, pool, chunk_sec, hop_sec, batch);
-    Audio a;
-    at::Tensor out;
+    Embedding e;
+    std::string warning;
     {
       py::gil_scoped_release nogil;
-      a = decode_audio(path, m_.config.sample_rate);
-      out = run(std::move(a.samples), o);
+      e = m_->embed_file(path, o, &warning);
     }
-    if (!a.warning.empty()) warn(path + ": " + a.warning);
-    return tensor_to_numpy(out);
+    if (!warning.empty()) warn(path + ": " + warning);
+    return embedding_to_numpy(e);
   }
 
   py::dict config() const {
-    return py::module_::import("json").attr("loads")(m_.config.to_json_string()).cast<py::dict>();
+    return py::module_::import("json").attr("loads")(m_->config().to_json_string()).cast<py::dict>();
   }
   py::dict preprocessor_config() const {
-    return py::module_::import("json").attr("loads")(m_.preprocessor.to_json_string()).cast<py::dict>();
+    return py::module_::import("json").attr("loads")(m_->preprocessor().to_json_string()).cast<py::dict>();
   }
-  int64_t sample_rate() const { return m_.config.sample_rate; }
-  int64_t num_layers() const { return m_.config.num_hidden_layers + 1; }
-  int64_t hidden_size() const { return m_.config.hidden_size; }
-  std::string dtype() const { return dtype_; }
-  int threads() const { return threads_; }
-  std::string path() const { return m_.dir; }
+  int64_t sample_rate() const { return m_->sample_rate(); }
+  int64_t num_layers() const { return m_->num_layers(); }
+  int64_t hidden_size() const { return m_->hidden_size(); }
+  std::string dtype() const { return to_string(m_->options().compute_type); }
+  int threads() const { return m_->options().threads; }
+  std::string path() const { return m_->dir(); }
   std::string repr() const {
-    return "mert.Model('" + m_.dir + "', dtype='" + dtype_ + "', threads=" + std::to_string(threads_) + ": " +
-           m_.config.to_string() + ")";
+    return "mert.Model('" + m_->dir() + "', dtype='" + dtype() + "', threads=" + std::to_string(threads()) + ": " +
+           m_->config().to_string() + ")";
   }
 
  private:
-  // One forward at a time per model (the positional conv keeps a lazily built weight, and
-  // libtorch modules are not made for concurrent calls); separate models run in parallel.
-  at::Tensor run(std::vector<float> wave, const EmbedOptions& o) {
-    std::lock_guard<std::mutex> g(mu_);
-    // With OpenMP the thread count belongs to the calling thread: set it for each call, which
-    // may come from any Python thread.
-    set_threads(threads_);
-    return embed_waveform(*m_.model, m_.preprocessor, std::move(wave), o);
+  static py::array_t<float> embedding_to_numpy(const Embedding& e) {
+    py::array_t<float> out(std::vector<py::ssize_t>(e.shape.begin(), e.shape.end()));
+    std::copy(e.values.begin(), e.values.end(), out.mutable_data());
+    return out;
   }
   static void warn(const std::string& text) {
     // -1: the warning filter turned it into an exception (python -W error); raise it.
     if (PyErr_WarnEx(PyExc_UserWarning, text.c_str(), 1) != 0) throw py::error_already_set();
   }
 
-  LoadedModel m_;
-  std::string dtype_;
-  int threads_ = 0;
-  std::mutex mu_;
+  std::unique_ptr<mert::Model> m_;
 };
 
 void bind_model(py::module_& m) {

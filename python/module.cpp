@@ -8,7 +8,7 @@
 #include "bind_model.h"
 #include "mert/audio.h"
 #include "mert/error.h"
-#include "mert/system_info.h"
+#include "util/system_info.h"
 #include "numpy_convert.h"
 
 namespace py = pybind11;

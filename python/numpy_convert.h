@@ -5,8 +5,6 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <ATen/core/Tensor.h>
-
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -36,15 +34,6 @@ inline std::vector<float> waveform_from_numpy(const py::handle& obj) {
   for (size_t i = 0; i < out.size(); ++i)
     if (!std::isfinite(out[i]))
       throw py::value_error("waveform sample " + std::to_string(i) + " is NaN or Inf");
-  return out;
-}
-
-// A float32 CPU tensor of any shape, copied into a new numpy array.
-inline py::array_t<float> tensor_to_numpy(const at::Tensor& t) {
-  const at::Tensor c = t.contiguous();
-  std::vector<py::ssize_t> shape(c.sizes().begin(), c.sizes().end());
-  py::array_t<float> out(shape);
-  std::copy(c.data_ptr<float>(), c.data_ptr<float>() + c.numel(), out.mutable_data());
   return out;
 }
 

@@ -50,9 +50,6 @@ std::vector<float> resample(const std::vector<float>& x, int64_t in_rate, int64_
 // Extensions treated as audio when scanning directories.
 bool is_audio_extension(const std::string& path);
 
-// Writes mono float samples with libsndfile, atomically; `format` is an SF_FORMAT_* combination.
-void write_audio(const std::string& path, const std::vector<float>& samples, int64_t sample_rate, int format);
-
 // Hugging Face Wav2Vec2FeatureExtractor normalisation, in place:
 // x <- (x - mean) / sqrt(var + 1e-7), population variance, accumulated in double.
 // Silence stays zero (no division by zero).

@@ -21,6 +21,7 @@
 #include <mutex>
 
 #include "mert/audio.h"
+#include "audio/sndfile_writer.h"
 #include "mert/error.h"
 
 namespace mert {
@@ -514,31 +515,6 @@ Audio decode_audio(const std::string& path, int64_t target_rate) {
   check_length(path, promise, sink.frames, info.samplerate, a);
   sink.finish();
   return a;
-}
-
-void write_audio(const std::string& path, const std::vector<float>& samples, int64_t sample_rate, int format) {
-  // libsndfile writes the header; write to a temp name then rename for atomicity.
-  const std::string tmp = path + ".tmp";
-  SF_INFO info{};
-  info.samplerate = static_cast<int>(sample_rate);
-  info.channels = 1;
-  info.format = format;
-  if (!sf_format_check(&info)) throw Error(path + ": unsupported output format");
-  SNDFILE* f = sf_open(tmp.c_str(), SFM_WRITE, &info);
-  if (!f) throw Error(path + ": cannot write (" + sf_strerror(nullptr) + ")");
-  const sf_count_t n = sf_writef_float(f, samples.data(), static_cast<sf_count_t>(samples.size()));
-  sf_write_sync(f);
-  sf_close(f);
-  std::error_code ec;
-  if (n != static_cast<sf_count_t>(samples.size())) {
-    std::filesystem::remove(tmp, ec);
-    throw Error(path + ": short write");
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error(path + ": cannot rename into place: " + ec.message());
-  }
 }
 
 void write_wav_f32(const std::string& path, const std::vector<float>& samples, int64_t sample_rate) {

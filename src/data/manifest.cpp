@@ -1,4 +1,4 @@
-#include "mert/manifest.h"
+#include "data/manifest.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "mert/embed_run.h"
+#include "embed/embed_run.h"
 
 #include <torch/types.h>
 
@@ -19,8 +19,9 @@
 #include "io/run_dir.h"
 #include "mert/audio.h"
 #include "mert/error.h"
-#include "mert/npy.h"
-#include "mert/system_info.h"
+#include "io/npy.h"
+#include "util/system_info.h"
+#include "util/random.h"
 
 namespace mert {
 namespace fs = std::filesystem;
@@ -34,29 +35,26 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // The weight file's size plus 64 KiB samples at 16 evenly spaced offsets: a full hash of 1.3 GB
 // would dominate start-up.
 std::string model_fingerprint(const LoadedModel& m) {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](const char* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
-  };
+  util::Fnv1a64 h;
   for (const char* f : {"config.json", "preprocessor_config.json"}) {
     std::ifstream in(fs::path(m.dir) / f, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
     const std::string s = ss.str();
-    mix(s.data(), s.size());
+    h.update(s);
   }
   std::ifstream w(m.weights_path, std::ios::binary);
   const auto size = fs::file_size(m.weights_path);
-  mix(reinterpret_cast<const char*>(&size), sizeof(size));
+  h.update(&size, sizeof(size));
   std::vector<char> buf(65536);
   for (int k = 0; k < 16; ++k) {
     w.seekg(static_cast<std::streamoff>(size / 16 * k));
     w.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    mix(buf.data(), static_cast<size_t>(w.gcount()));
+    h.update(buf.data(), static_cast<size_t>(w.gcount()));
     w.clear();
   }
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.value()));
   return hex;
 }
 

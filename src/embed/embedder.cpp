@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "mert/audio.h"
-#include "mert/embed.h"
+#include "embed/embed.h"
 #include "mert/error.h"
 
 namespace mert {
@@ -14,7 +14,7 @@ Pool parse_pool(const std::string& s) {
   if (s == "none") return Pool::None;
   if (s == "mean") return Pool::Mean;
   if (s == "chunks") return Pool::Chunks;
-  throw Error("--pool must be 'none', 'mean' or 'chunks', got '" + s + "'");
+  throw Error("pool must be 'none', 'mean' or 'chunks', got '" + s + "'");
 }
 
 const char* pool_name(Pool p) {
@@ -43,9 +43,9 @@ std::vector<int64_t> parse_layers(const std::string& s, int64_t num_hidden_layer
       pos = 0;
     }
     if (pos != item.size() || item.empty())
-      throw Error("--layers: '" + item + "' is not a layer index (use 'all' or e.g. 0,6,12)");
+      throw Error("layers: '" + item + "' is not a layer index (use 'all' or e.g. 0,6,12)");
     if (v < 0 || v > num_hidden_layers)
-      throw Error("--layers: " + item + " is out of range; this model has hidden states 0.." +
+      throw Error("layers: " + item + " is out of range; this model has hidden states 0.." +
                   std::to_string(num_hidden_layers));
     out.push_back(v);
   }
@@ -53,17 +53,18 @@ std::vector<int64_t> parse_layers(const std::string& s, int64_t num_hidden_layer
 }
 
 void EmbedOptions::validate(const ModelConfig& cfg) const {
-  if (!(chunk_sec >= 0) || !std::isfinite(chunk_sec)) throw Error("--chunk-sec must be >= 0");
+  if (!(chunk_sec >= 0) || !std::isfinite(chunk_sec)) throw Error("chunk_sec must be >= 0");
   if (chunk_sec > 0 && chunk_sec * static_cast<double>(cfg.sample_rate) < static_cast<double>(cfg.receptive_field()))
-    throw Error("--chunk-sec " + std::to_string(chunk_sec) + " is shorter than the model's receptive field (" +
+    throw Error("chunk_sec " + std::to_string(chunk_sec) + " is shorter than the model's receptive field (" +
                 std::to_string(cfg.receptive_field()) + " samples)");
   for (auto l : layers)
-    if (l < 0 || l > cfg.num_hidden_layers) throw Error("layer index out of range");
-  if (!(hop_sec >= 0) || !std::isfinite(hop_sec)) throw Error("--hop-sec must be >= 0");
-  if (hop_sec > 0 && chunk_sec == 0) throw Error("--hop-sec needs --chunk-sec > 0");
-  if (hop_sec > 0 && hop_sec * static_cast<double>(cfg.sample_rate) < 1.0) throw Error("--hop-sec is shorter than one sample");
+    if (l < 0 || l > cfg.num_hidden_layers) throw Error("layers: " + std::to_string(l) + " is out of range; this model has hidden states 0.." +
+                                                              std::to_string(cfg.num_hidden_layers));
+  if (!(hop_sec >= 0) || !std::isfinite(hop_sec)) throw Error("hop_sec must be >= 0");
+  if (hop_sec > 0 && chunk_sec == 0) throw Error("hop_sec needs chunk_sec > 0");
+  if (hop_sec > 0 && hop_sec * static_cast<double>(cfg.sample_rate) < 1.0) throw Error("hop_sec is shorter than one sample");
   if (!(min_last_chunk_sec >= 0) || !std::isfinite(min_last_chunk_sec)) throw Error("min_last_chunk_sec must be >= 0");
-  if (batch < 1 || batch > 4096) throw Error("--batch must be in [1, 4096]");
+  if (batch < 1 || batch > 4096) throw Error("batch must be in [1, 4096]");
 }
 
 std::string EmbedOptions::to_string() const {

@@ -1,5 +1,5 @@
-#include "mert/inputs.h"
-#include "mert/manifest.h"
+#include "embed/inputs.h"
+#include "data/manifest.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +9,7 @@
 
 #include "mert/audio.h"
 #include "mert/error.h"
+#include "util/random.h"
 
 namespace mert {
 namespace fs = std::filesystem;
@@ -118,9 +119,7 @@ std::vector<InputItem> select_shard(const std::vector<InputItem>& items, int ind
   if (count <= 1) return items;
   std::vector<InputItem> out;
   for (const auto& it : items) {
-    uint64_t h = 1469598103934665603ull;  // FNV-1a 64
-    for (unsigned char c : it.rel_out) h = (h ^ c) * 1099511628211ull;
-    if (static_cast<int>(h % static_cast<uint64_t>(count)) == index) out.push_back(it);
+    if (static_cast<int>(util::fnv1a64(it.rel_out) % static_cast<uint64_t>(count)) == index) out.push_back(it);
   }
   return out;
 }

@@ -67,4 +67,8 @@ void write_file_atomic(const std::string& path, const std::function<void(std::FI
   if (frc != 0) throw OutputError("cannot fsync directory " + dir + ": " + std::strerror(saved));
 }
 
+void write_text_atomic(const std::string& path, const std::string& text) {
+  write_file_atomic(path, [&](std::FILE* f) { write_all(f, text.data(), text.size(), path); });
+}
+
 }  // namespace mert::io

@@ -14,6 +14,9 @@ namespace mert::io {
 // path and strerror) is thrown; `path` is left untouched.
 void write_file_atomic(const std::string& path, const std::function<void(std::FILE*)>& writer);
 
+// The whole of `text` as the file's new contents, atomically as above.
+void write_text_atomic(const std::string& path, const std::string& text);
+
 // fwrite that throws mert::Error (naming `path`) on a short write, for use inside `writer`.
 void write_all(std::FILE* f, const void* data, std::size_t size, const std::string& path);
 

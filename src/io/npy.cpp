@@ -1,6 +1,6 @@
 // NPY: "\x93NUMPY", major, minor, header length (u16 for 1.x, u32 for 2.x/3.x), a Python dict
 // literal {'descr': ..., 'fortran_order': ..., 'shape': (...)}, then the raw array data.
-#include "mert/npy.h"
+#include "io/npy.h"
 
 #include <ATen/ATen.h>
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "mert/error.h"
-#include "mert/npy.h"
+#include "io/npy.h"
 
 namespace mert {
 

@@ -51,7 +51,7 @@ void write_failures(const std::string& path, const std::vector<std::pair<std::st
       if (c == '\t' || c == '\n') c = ' ';
     text += p + "\t" + reason + "\n";
   }
-  write_file_atomic(path, [&](std::FILE* f) { write_all(f, text.data(), text.size(), path); });
+  write_text_atomic(path, text);
 }
 
 void remove_stale_temps(const std::string& out) {

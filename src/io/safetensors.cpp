@@ -11,7 +11,7 @@
 #include "io/bytes.h"
 #include "io/mapped_file.h"
 #include "mert/error.h"
-#include "mert/weights.h"
+#include "io/weights.h"
 
 namespace mert {
 namespace {

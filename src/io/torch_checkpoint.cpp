@@ -6,7 +6,7 @@
 #include "io/pickle.h"
 #include "io/zip_archive.h"
 #include "mert/error.h"
-#include "mert/weights.h"
+#include "io/weights.h"
 
 namespace mert {
 

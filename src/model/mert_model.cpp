@@ -1,4 +1,4 @@
-#include "mert/model.h"
+#include "model/model.h"
 
 #include <chrono>
 #if defined(__GLIBC__)
@@ -8,7 +8,7 @@
 #include <cstdlib>
 
 #include "mert/error.h"
-#include "mert/system_info.h"
+#include "util/system_info.h"
 #include "model/dense.h"
 #include "model/encoder.h"
 #include "model/feature_extractor.h"

@@ -1,4 +1,4 @@
-#include "mert/model_dir.h"
+#include "model/model_dir.h"
 
 #include <filesystem>
 #include <set>
@@ -96,11 +96,8 @@ void save_model_dir(const std::string& dir, const ModelConfig& cfg, const Prepro
     for (auto& [name, t] : state)
       if (t.is_floating_point()) t = t.to(at::kBFloat16);
   write_safetensors((fs::path(dir) / "model.safetensors").string(), state, {{"format", "pt"}});
-  auto write_text = [](const std::string& path, const std::string& text) {
-    io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
-  };
-  write_text((fs::path(dir) / "config.json").string(), cfg.to_json_string());
-  write_text((fs::path(dir) / "preprocessor_config.json").string(), pre.to_json_string());
+  io::write_text_atomic((fs::path(dir) / "config.json").string(), cfg.to_json_string());
+  io::write_text_atomic((fs::path(dir) / "preprocessor_config.json").string(), pre.to_json_string());
 }
 
 }  // namespace mert

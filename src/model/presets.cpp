@@ -1,4 +1,4 @@
-#include "mert/presets.h"
+#include "model/presets.h"
 
 #include "mert/error.h"
 

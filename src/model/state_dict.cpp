@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "mert/error.h"
-#include "mert/model.h"
+#include "model/model.h"
 
 namespace mert {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "mert/probe.h"
+#include "probe/probe.h"
 
 namespace mert::probe {
 

@@ -4,11 +4,11 @@
 
 #include <filesystem>
 
-#include "mert/embed_run.h"
+#include "embed/embed_run.h"
 #include "mert/error.h"
-#include "mert/model_dir.h"
-#include "mert/npy.h"
-#include "mert/teacher_runs.h"
+#include "model/model_dir.h"
+#include "io/npy.h"
+#include "teachers/teacher_runs.h"
 
 namespace mert::probe {
 namespace fs = std::filesystem;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "mert/probe_dataset.h"
+#include "probe/probe_dataset.h"
 
 namespace mert::probe {
 

@@ -12,9 +12,6 @@
 namespace mert::probe {
 namespace {
 
-void write_text(const std::string& path, const std::string& text) {
-  io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
-}
 
 std::string num(double v, const char* fmt = "%.4f") {
   if (!std::isfinite(v)) return "nan";
@@ -71,7 +68,7 @@ void write_sweep_csv(const std::string& path, const TaskSpec& task, const std::v
     for (const auto& n : names) os << "," << num(p.test.count(n) ? p.test.at(n) : NAN, "%.6f");
     os << "\n";
   }
-  write_text(path, os.str());
+  io::write_text_atomic(path, os.str());
 }
 
 void write_layer_curve_svg(const std::string& path, const TaskSpec& task, const std::string& source,
@@ -140,7 +137,7 @@ void write_layer_curve_svg(const std::string& path, const TaskSpec& task, const 
     << "<text x=\"" << lx + 30 << "\" y=\"" << T + 54 << "\">chosen</text>\n"
     << "<text x=\"" << lx << "\" y=\"" << T + 74 << "\">lr " << num(chosen.lr, "%g") << ", layer " << layer_label(chosen.layer) << "</text>\n"
     << "</svg>\n";
-  write_text(path, s.str());
+  io::write_text_atomic(path, s.str());
 }
 
 void write_results_md(const std::string& path, const TaskSpec& task, const std::string& source,
@@ -161,7 +158,7 @@ void write_results_md(const std::string& path, const TaskSpec& task, const std::
     os << "| " << layer_label(p.layer) << (p.layer == chosen.layer ? " (chosen)" : "") << " | " << num(p.lr, "%g") << " | "
        << num(p.valid) << " | " << num(p.test.count(task.monitor) ? p.test.at(task.monitor) : NAN) << " |\n";
   os << "\nEvery point: sweep.csv. Plot: layer_curve.svg. Predictions: test_scores.npy, test_targets.npy, test_ids.txt.\n";
-  write_text(path, os.str());
+  io::write_text_atomic(path, os.str());
 }
 
 void write_suite_summary(const std::string& dir, const std::vector<ProbeReport>& reports, const std::string& source) {
@@ -191,8 +188,8 @@ void write_suite_summary(const std::string& dir, const std::vector<ProbeReport>&
      << "Score per task: the mean of its test metrics x100 as MARBLE averages them (accuracy; ROC-AUC and AP;\n"
      << "mean R2; key weighted score); the average is the mean over tasks (docs/PROBE.md).\n";
   j["average"] = avg;
-  write_text(dir + "/summary.md", md.str());
-  write_text(dir + "/summary.json", j.dump(2) + "\n");
+  io::write_text_atomic(dir + "/summary.md", md.str());
+  io::write_text_atomic(dir + "/summary.json", j.dump(2) + "\n");
 }
 
 }  // namespace mert::probe

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "mert/probe.h"
+#include "probe/probe.h"
 
 namespace mert::probe {
 

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -12,16 +11,16 @@
 #include <nlohmann/json.hpp>
 #include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "mert/error.h"
 #include "mert/metrics.h"
-#include "mert/npy.h"
-#include "mert/probe.h"
+#include "io/npy.h"
+#include "probe/probe.h"
 #include "mert/teacher_features.h"
-#include "mert/system_info.h"
+#include "util/system_info.h"
+#include "util/worker_pool.h"
 #include "probe/feature_cache.h"
 #include "probe/report.h"
 #include "probe/train_head.h"
@@ -30,9 +29,6 @@ namespace mert::probe {
 namespace fs = std::filesystem;
 namespace {
 
-void write_text(const std::string& path, const std::string& text) {
-  io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
-}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -111,7 +107,7 @@ void write_predictions(const std::string& out, const TaskSpec& task, const Probe
   fs::rename(out + "/test_scores.npy.tmp", out + "/test_scores.npy");
   std::string ids;
   for (const auto* it : test.items) ids += it->id + "\n";
-  write_text(out + "/test_ids.txt", ids);
+  io::write_text_atomic(out + "/test_ids.txt", ids);
   if (task.type == TaskType::Multiclass || task.type == TaskType::Key)
     write_npy(out + "/test_targets.npy", torch::tensor(test.y.labels, torch::kLong));
   else
@@ -123,12 +119,12 @@ void write_predictions(const std::string& out, const TaskSpec& task, const Probe
       ref_tsv += test.items[i]->id + "\t" + metrics::key_name(static_cast<int>(test.y.labels[i])) + "\n";
       est_tsv += test.items[i]->id + "\t" + metrics::key_name(est[i]) + "\n";
     }
-    write_text(out + "/test_keys_ref.tsv", ref_tsv);
-    write_text(out + "/test_keys.tsv", est_tsv);
+    io::write_text_atomic(out + "/test_keys_ref.tsv", ref_tsv);
+    io::write_text_atomic(out + "/test_keys.tsv", est_tsv);
   }
   std::string classes;
   for (const auto& c : data.class_names) classes += c + "\n";
-  write_text(out + "/classes.txt", classes);
+  io::write_text_atomic(out + "/classes.txt", classes);
 }
 
 }  // namespace
@@ -234,57 +230,44 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
   const int prev_threads = torch::get_num_threads();
   const int jobs = static_cast<int>(std::min<size_t>(todo.size(), static_cast<size_t>(o.sweep_jobs > 0 ? o.sweep_jobs : prev_threads)));
   std::mutex mu;
-  std::atomic<size_t> next{0};
-  std::string first_error;
   size_t trained = 0;
   const auto sweep_start = std::chrono::steady_clock::now();
-  auto worker = [&] {
-    at::set_num_threads(1);
-    for (;;) {
-      const size_t k = next++;
-      if (k >= todo.size()) return;
-      {
-        std::lock_guard<std::mutex> g(mu);
-        if (!first_error.empty()) return;
-      }
-      const size_t i = todo[k];
-      try {
-        TrainSettings s;
-        s.lr = grid[i].first;
-        s.layer = grid[i].second;
-        s.seed = o.seed;
-        s.batch_files = o.batch_files;
-        s.hidden = o.hidden;
-        s.dropout = o.dropout;
-        s.max_epochs = max_epochs;
-        s.plateau_patience = task.plateau_patience;
-        s.early_stop_patience = task.early_stop_patience;
-        const TrainedPoint tp = train_point(task, data, d, s);
-        nlohmann::ordered_json j = point_json(tp.result);
-        if (!tp.test.key_estimates.empty()) j["test_key_estimates"] = tp.test.key_estimates;
-        if (!tp.layer_mix.empty()) j["layer_mix"] = tp.layer_mix;
-        // Scores first, then the record: a point counts as done only when both exist.
-        const std::string base = base_of(i);
-        write_npy(base + ".test_scores.npy", tp.test.item_scores);
-        write_text(base + ".json", j.dump(2) + "\n");
-        std::lock_guard<std::mutex> g(mu);
-        report.points[i] = tp.result;
-        ++trained;
-        ++done;
-        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - sweep_start).count();
-        obs.on_point(done, grid.size(), tp.result, wall / static_cast<double>(trained) * static_cast<double>(todo.size() - trained));
-      } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> g(mu);
-        if (first_error.empty()) first_error = e.what();
-        return;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < jobs; ++t) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  at::set_num_threads(prev_threads);
-  if (!first_error.empty()) throw Error(first_error);
+  if (!todo.empty()) {
+    util::WorkerPool pool(jobs);
+    // The calling thread trains heads too: restore its libtorch thread count however it ends.
+    struct RestoreThreads {
+      int n;
+      ~RestoreThreads() { at::set_num_threads(n); }
+    } restore{prev_threads};
+    pool.parallel_for(static_cast<int64_t>(todo.size()), [&](int64_t k, int) {
+      at::set_num_threads(1);
+      const size_t i = todo[static_cast<size_t>(k)];
+      TrainSettings s;
+      s.lr = grid[i].first;
+      s.layer = grid[i].second;
+      s.seed = o.seed;
+      s.batch_files = o.batch_files;
+      s.hidden = o.hidden;
+      s.dropout = o.dropout;
+      s.max_epochs = max_epochs;
+      s.plateau_patience = task.plateau_patience;
+      s.early_stop_patience = task.early_stop_patience;
+      const TrainedPoint tp = train_point(task, data, d, s);
+      nlohmann::ordered_json j = point_json(tp.result);
+      if (!tp.test.key_estimates.empty()) j["test_key_estimates"] = tp.test.key_estimates;
+      if (!tp.layer_mix.empty()) j["layer_mix"] = tp.layer_mix;
+      // Scores first, then the record: a point counts as done only when both exist.
+      const std::string base = base_of(i);
+      write_npy(base + ".test_scores.npy", tp.test.item_scores);
+      io::write_text_atomic(base + ".json", j.dump(2) + "\n");
+      std::lock_guard<std::mutex> g(mu);
+      report.points[i] = tp.result;
+      ++trained;
+      ++done;
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - sweep_start).count();
+      obs.on_point(done, grid.size(), tp.result, wall / static_cast<double>(trained) * static_cast<double>(todo.size() - trained));
+    });
+  }
 
   // Selection by validation only; ties go to the first point in sweep order.
   report.chosen = report.points.front();
@@ -342,7 +325,7 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
   r["build"] = build_info();
   r["wall_sec"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   report.results_json_path = (fs::path(out) / "results.json").string();
-  write_text(report.results_json_path, r.dump(2) + "\n");
+  io::write_text_atomic(report.results_json_path, r.dump(2) + "\n");
 
   std::ostringstream summary;
   summary << "- data: " << o.data_dir << " (train " << d.train.items.size() << ", valid " << d.valid.items.size()

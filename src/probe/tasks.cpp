@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "mert/error.h"
-#include "mert/probe.h"
+#include "probe/probe.h"
 #include "probe/readers.h"
 
 namespace mert::probe {

@@ -9,8 +9,6 @@ enum class AudioFormat { Flac, Wav };
 
 // Encodes in memory with libsndfile and writes `path` atomically. Samples beyond ±1 are clipped.
 void write_audio(const std::string& path, const std::vector<float>& samples, int sample_rate, AudioFormat fmt);
-// Writes a text file atomically.
-void write_text(const std::string& path, const std::string& text);
 const char* audio_ext(AudioFormat fmt);
 
 }  // namespace mert::synth

@@ -15,14 +15,15 @@
 #include <mutex>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "mert/error.h"
 #include "mert/synth.h"
+#include "io/atomic_file.h"
 #include "synth/audio_out.h"
 #include "synth/music.h"
 #include "synth/renderer.h"
 #include "synth/rng.h"
+#include "util/worker_pool.h"
 
 namespace mert {
 namespace fs = std::filesystem;
@@ -219,7 +220,7 @@ class Generator {
       if (rng.chance(0.3)) add_pad(rng, p, 3, pick_program(rng, "pad", has));
       if (rng.chance(0.4)) add_drums(rng, p, pick_drum_kit(rng, has));
       const std::string key = std::string(kPitchNames[p.tonic]) + (p.minor ? " minor" : " major");
-      write_text((out_ / split / (res.id + ".key")).string(), key + "\n");
+      io::write_text_atomic((out_ / split / (res.id + ".key")).string(), key + "\n");
       res.meta = key;
     } else if (t == "chords") {
       p.tonic = rng.integer(0, 11);
@@ -244,7 +245,7 @@ class Generator {
         lab << fmt("%.6f", a) << "\t" << fmt("%.6f", b) << "\t" << s.chord.label() << "\n";
         ++n;
       }
-      write_text((out_ / split / (res.id + ".lab")).string(), lab.str());
+      io::write_text_atomic((out_ / split / (res.id + ".lab")).string(), lab.str());
       res.meta = std::string(kPitchNames[p.tonic]) + (p.minor ? " minor" : " major") + "," + std::to_string(n);
     } else if (t == "beat") {
       p.tonic = rng.integer(0, 11);
@@ -271,8 +272,8 @@ class Generator {
         ++nb;
       }
       const double bpm = nb > 1 ? 60.0 * (nb - 1) / (last - first) : bpm0;
-      write_text((out_ / split / (res.id + ".beats")).string(), beats.str());
-      write_text((out_ / split / (res.id + ".bpm")).string(), fmt("%.3f", bpm) + "\n");
+      io::write_text_atomic((out_ / split / (res.id + ".beats")).string(), beats.str());
+      io::write_text_atomic((out_ / split / (res.id + ".bpm")).string(), fmt("%.3f", bpm) + "\n");
       res.meta = fmt("%.3f", bpm) + "," + fmt("%.3f", bpm0) + "," + fmt("%.3f", bpm1) + "," + std::to_string(bpb);
     } else if (t == "tags") {
       p.tonic = rng.integer(0, 11);
@@ -494,7 +495,7 @@ SynthReport run_synth(const SynthOptions& opts_in) {
   info["format"] = o.wav ? "wav" : "flac";
   info["splits"] = {{"train", n_train}, {"valid", n_valid}, {"test", n_test}};
   info["generator"] = "mert synth 1";
-  write_text((out / "synth_info.json").string(), info.dump(2) + "\n");  // fails early if unwritable
+  io::write_text_atomic((out / "synth_info.json").string(), info.dump(2) + "\n");  // fails early if unwritable
 
   // Check the soundfonts load before starting (clear error instead of a worker failure).
   std::vector<std::unique_ptr<Renderer>> first;
@@ -502,43 +503,31 @@ SynthReport run_synth(const SynthOptions& opts_in) {
   if (test_sf != o.soundfont && n_test > 0) first.push_back(std::make_unique<Renderer>(test_sf, o.sample_rate, o.gain));
 
   std::vector<Result> results((size_t)n);
-  std::atomic<long> next{0}, done{0};
-  std::atomic<bool> failed{false};
+  std::atomic<long> done{0};
   std::mutex mu;
-  std::string error;
   double cpu_total = 0;
-  const int jobs = (int)std::min<long>(o.jobs, n);
-  auto worker = [&](int w) {
-    const double c0 = thread_cpu_sec();
+  util::WorkerPool pool((int)std::min<long>(o.jobs, n));
+  // Per worker: FluidSynth instances by soundfont (slow to load, so kept), and a generator.
+  struct WorkerState {
     std::map<std::string, std::unique_ptr<Renderer>> renderers;
-    if (w == 0)
-      for (auto& r : first) renderers[r->soundfont()] = std::move(r);
-    Generator gen(o, out);
-    try {
-      for (long i; !failed && (i = next++) < n;) {
-        const std::string split = split_of(i);
-        const std::string& sf = split == std::string("test") ? test_sf : o.soundfont;
-        auto& r = renderers[sf];
-        if (!r) r = std::make_unique<Renderer>(sf, o.sample_rate, o.gain);
-        results[(size_t)i] = gen.make(i, split, *r);
-        const long d = ++done;
-        if (n >= 20 && d % std::max(1L, n / 10) == 0) {
-          std::lock_guard<std::mutex> lk(mu);
-          std::fprintf(stderr, "synth: %ld/%ld items\n", d, n);
-        }
-      }
-    } catch (const std::exception& e) {
-      std::lock_guard<std::mutex> lk(mu);
-      if (!failed.exchange(true)) error = e.what();
-    }
+    std::unique_ptr<Generator> gen;
+  };
+  std::vector<WorkerState> state((size_t)pool.threads());
+  for (auto& r : first) state[0].renderers[r->soundfont()] = std::move(r);
+  pool.parallel_for(n, [&](int64_t i, int w) {
+    const double c0 = thread_cpu_sec();
+    WorkerState& ws = state[(size_t)w];
+    if (!ws.gen) ws.gen = std::make_unique<Generator>(o, out);
+    const std::string split = split_of(i);
+    const std::string& sf = split == std::string("test") ? test_sf : o.soundfont;
+    auto& r = ws.renderers[sf];
+    if (!r) r = std::make_unique<Renderer>(sf, o.sample_rate, o.gain);
+    results[(size_t)i] = ws.gen->make(i, split, *r);
+    const long d = ++done;
     std::lock_guard<std::mutex> lk(mu);
     cpu_total += thread_cpu_sec() - c0;
-  };
-  std::vector<std::thread> threads;
-  for (int w = 1; w < jobs; ++w) threads.emplace_back(worker, w);
-  worker(0);
-  for (auto& th : threads) th.join();
-  if (failed) throw Error(error);
+    if (n >= 20 && d % std::max(1L, n / 10) == 0) std::fprintf(stderr, "synth: %ld/%ld items\n", d, n);
+  });
 
   // Dataset-level label files, in index order (deterministic whatever --jobs).
   SynthReport rep;
@@ -549,13 +538,13 @@ SynthReport run_synth(const SynthOptions& opts_in) {
     rep.audio_sec += r.audio_sec;
     rep.clipped += r.clipped;
   }
-  write_text((out / "metadata.csv").string(), meta.str());
+  io::write_text_atomic((out / "metadata.csv").string(), meta.str());
   if (nsynth) {
     for (const char* s : {"train", "valid", "test"}) {
       nlohmann::json ex = nlohmann::json::object();
       for (const auto& r : results)
         if (r.split == s) ex[r.id] = r.nsynth;
-      write_text((out / ("nsynth-" + std::string(s)) / "examples.json").string(), ex.dump(2) + "\n");
+      io::write_text_atomic((out / ("nsynth-" + std::string(s)) / "examples.json").string(), ex.dump(2) + "\n");
     }
   }
   if (o.task == "tags") {  // MTT-like: tab-separated clip_id, one 0/1 column per tag, mp3_path
@@ -568,7 +557,7 @@ SynthReport run_synth(const SynthOptions& opts_in) {
       for (const auto& t : tag_names()) csv << "\t" << (std::find(r.tags.begin(), r.tags.end(), t) != r.tags.end() ? 1 : 0);
       csv << "\t" << r.relpath << "\n";
     }
-    write_text((out / "annotations_final.csv").string(), csv.str());
+    io::write_text_atomic((out / "annotations_final.csv").string(), csv.str());
   }
   {  // fairseq manifests for every task: root line, then relpath<TAB>n_samples
     const std::string root = fs::absolute(out).lexically_normal().string();
@@ -578,7 +567,7 @@ SynthReport run_synth(const SynthOptions& opts_in) {
       tsv << root << "\n";
       for (const auto& r : results)
         if (r.split == s) tsv << (o.task == "stems" ? r.relpath + "/mixture" + audio_ext(o.wav ? AudioFormat::Wav : AudioFormat::Flac) : r.relpath) << "\t" << r.n_samples << "\n";
-      write_text((out / (std::string(s) + ".tsv")).string(), tsv.str());
+      io::write_text_atomic((out / (std::string(s) + ".tsv")).string(), tsv.str());
     }
   }
   rep.items = n;

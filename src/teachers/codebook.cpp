@@ -1,4 +1,4 @@
-#include "mert/codebook.h"
+#include "teachers/codebook.h"
 
 #include <torch/torch.h>
 
@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "mert/error.h"
-#include "mert/weights.h"
+#include "io/weights.h"
 
 namespace mert {
 

@@ -5,7 +5,7 @@
 // of rows (or blocks of clusters) whose results do not depend on the thread that ran them, and
 // partial sums are reduced in chunk order. So the same frames, options and seed give the same
 // centroid bits for any thread count.
-#include "mert/kmeans.h"
+#include "teachers/kmeans.h"
 
 #include <algorithm>
 #include <cmath>

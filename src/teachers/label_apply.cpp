@@ -16,8 +16,9 @@
 #include "io/run_dir.h"
 #include "mert/audio.h"
 #include "mert/error.h"
-#include "mert/teacher_runs.h"
-#include "teachers/ordered_pool.h"
+#include "teachers/teacher_runs.h"
+#include "util/ordered_pool.h"
+#include "util/random.h"
 
 namespace fs = std::filesystem;
 
@@ -30,17 +31,14 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 std::string file_fingerprint(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot read");
-  uint64_t h = 1469598103934665603ULL;
+  util::Fnv1a64 h;
   char buf[1 << 16];
   while (in) {
     in.read(buf, sizeof buf);
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buf[i]);
-      h *= 1099511628211ULL;
-    }
+    h.update(buf, static_cast<size_t>(in.gcount()));
   }
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.value()));
   return hex;
 }
 
@@ -68,7 +66,7 @@ void write_part(const std::string& path, int64_t first, const std::vector<EntryL
       text += '\n';
     }
   io::remove_stale_temps(path);
-  io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
+  io::write_text_atomic(path, text);
 }
 
 // Lines of stream s from a part file (checked against the expected layout).

@@ -8,9 +8,9 @@
 
 #include "mert/audio.h"
 #include "mert/error.h"
-#include "mert/npy.h"
-#include "mert/teacher_runs.h"
-#include "teachers/ordered_pool.h"
+#include "io/npy.h"
+#include "teachers/teacher_runs.h"
+#include "util/ordered_pool.h"
 
 namespace mert {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "mert/weights.h"
+#include "io/weights.h"
 
 namespace mert::train {
 

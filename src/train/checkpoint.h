@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "mert/weights.h"
+#include "io/weights.h"
 
 namespace mert::train {
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "mert/error.h"
-#include "mert/model_dir.h"
+#include "model/model_dir.h"
 #include "mert/pretrain.h"
 #include "train/checkpoint.h"
 

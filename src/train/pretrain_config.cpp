@@ -4,7 +4,7 @@
 
 #include "io/json_value.h"
 #include "mert/error.h"
-#include "mert/presets.h"
+#include "model/presets.h"
 #include "mert/pretrain.h"
 
 namespace mert {

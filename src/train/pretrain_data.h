@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "mert/cqt.h"
-#include "mert/manifest.h"
+#include "data/manifest.h"
 
 namespace mert::train {
 

@@ -4,7 +4,7 @@
 // a resumed run draws exactly what the uninterrupted run drew, and nothing needs checkpointing.
 #include <cstdint>
 
-#include "teachers/kmeans_rng.h"
+#include "util/random.h"
 
 namespace mert::train {
 
@@ -20,7 +20,8 @@ enum class RngPurpose : uint64_t {
 class KeyedRng {
  public:
   KeyedRng(uint64_t seed, RngPurpose purpose, uint64_t step, uint64_t item)
-      : rng_(mix(seed, static_cast<uint64_t>(purpose), step, item)) {}
+      // The xor keeps the streams of the k-means seeding this generator first used.
+      : rng_(mix(seed, static_cast<uint64_t>(purpose), step, item) ^ 0x9E3779B97F4A7C15ULL) {}
 
   uint64_t next() { return rng_.next(); }
   double uniform() { return rng_.uniform(); }                 // [0, 1)
@@ -30,14 +31,14 @@ class KeyedRng {
  private:
   static uint64_t mix(uint64_t seed, uint64_t purpose, uint64_t step, uint64_t item) {
     uint64_t x = seed;
-    uint64_t h = kmeans_detail::Rng::splitmix64(x);
+    uint64_t h = util::splitmix64(x);
     for (uint64_t v : {purpose, step, item}) {
       x = h ^ (v * 0x9E3779B97F4A7C15ULL);
-      h = kmeans_detail::Rng::splitmix64(x);
+      h = util::splitmix64(x);
     }
     return h;
   }
-  kmeans_detail::Rng rng_;
+  util::Xoshiro256 rng_;
 };
 
 }  // namespace mert::train

@@ -21,7 +21,7 @@
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "mert/error.h"
-#include "mert/model.h"
+#include "model/model.h"
 #include "mert/pretrain.h"
 #include "train/adamw.h"
 #include "train/autocast.h"

@@ -1,4 +1,4 @@
-#include "mert/system_info.h"
+#include "util/system_info.h"
 
 #include "mert_git_commit.h"  // generated at build time (cmake/git_commit.cmake)
 

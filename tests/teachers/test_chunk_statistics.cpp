@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-#include "mert/teacher_runs.h"
+#include "teachers/teacher_runs.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "mert/error.h"
-#include "mert/kmeans.h"
+#include "teachers/kmeans.h"
 #include "teachers/kmeans_kernel.h"
 
 namespace {

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/nn/module.h>
 
-#include "mert/model.h"
-#include "mert/presets.h"
+#include "model/model.h"
+#include "model/presets.h"
 #include "model/gelu.h"
 
 TEST(GeluBackward, NonContiguousGradientMatchesFloat64) {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "mert/error.h"
-#include "mert/model.h"
+#include "model/model.h"
 #include "train/pretrain_heads.h"
 
 namespace {

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "mert/codebook.h"
+#include "teachers/codebook.h"
 #include "mert/error.h"
-#include "mert/weights.h"
+#include "io/weights.h"
 #include "test_util.h"
 
 using namespace mert_test;

@@ -2,7 +2,7 @@
 
 #include "mert/config.h"
 #include "mert/error.h"
-#include "mert/presets.h"
+#include "model/presets.h"
 
 using mert::Error;
 using mert::ModelConfig;

@@ -5,7 +5,7 @@
 
 #include "model/conv_gemm.h"
 #include "model/positional_conv.h"
-#include "mert/presets.h"
+#include "model/presets.h"
 
 namespace {
 

@@ -8,8 +8,9 @@
 #include <limits>
 
 #include "mert/audio.h"
-#include "mert/embed.h"
-#include "mert/presets.h"
+#include "audio/sndfile_writer.h"
+#include "embed/embed.h"
+#include "model/presets.h"
 #include "test_models.h"
 #include "test_util.h"
 

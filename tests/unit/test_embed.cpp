@@ -5,10 +5,10 @@
 #include <cmath>
 
 #include "mert/audio.h"
-#include "mert/embed.h"
+#include "embed/embed.h"
 #include "mert/error.h"
-#include "mert/inputs.h"
-#include "mert/presets.h"
+#include "embed/inputs.h"
+#include "model/presets.h"
 #include "test_models.h"
 
 namespace {

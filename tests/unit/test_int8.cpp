@@ -4,8 +4,8 @@
 #include <torch/torch.h>
 
 #include "mert/audio.h"
-#include "mert/model.h"
-#include "mert/presets.h"
+#include "model/model.h"
+#include "model/presets.h"
 #include "model/dense.h"
 
 namespace {

@@ -4,8 +4,8 @@
 #include <torch/torch.h>
 
 #include "mert/error.h"
-#include "mert/model.h"
-#include "mert/presets.h"
+#include "model/model.h"
+#include "model/presets.h"
 
 namespace {
 

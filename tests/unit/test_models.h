@@ -1,7 +1,7 @@
 #pragma once
 // Model configurations shared by the unit tests.
 #include "mert/config.h"
-#include "mert/presets.h"
+#include "model/presets.h"
 
 namespace mert_test {
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "mert/error.h"
-#include "mert/npy.h"
+#include "io/npy.h"
 
 namespace fs = std::filesystem;
 

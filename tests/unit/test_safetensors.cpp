@@ -12,7 +12,7 @@
 #include <string>
 
 #include "mert/error.h"
-#include "mert/weights.h"
+#include "io/weights.h"
 
 namespace fs = std::filesystem;
 

@@ -15,8 +15,8 @@
 #include <string>
 
 #include "mert/error.h"
-#include "mert/npy.h"
-#include "mert/weights.h"
+#include "io/npy.h"
+#include "io/weights.h"
 
 namespace fs = std::filesystem;
 

@@ -22,9 +22,9 @@
 #include "io/atomic_file.h"
 #include "mert/audio.h"
 #include "mert/error.h"
-#include "mert/model_dir.h"
-#include "mert/presets.h"
-#include "mert/system_info.h"
+#include "model/model_dir.h"
+#include "model/presets.h"
+#include "util/system_info.h"
 
 namespace mert::cli {
 

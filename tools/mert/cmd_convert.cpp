@@ -4,9 +4,9 @@
 #include "args.h"
 #include "commands.h"
 #include "mert/error.h"
-#include "mert/model.h"
-#include "mert/model_dir.h"
-#include "mert/weights.h"
+#include "model/model.h"
+#include "model/model_dir.h"
+#include "io/weights.h"
 
 namespace mert::cli {
 namespace fs = std::filesystem;

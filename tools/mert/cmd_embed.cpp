@@ -1,18 +1,54 @@
 #include <cstdio>
 #include <iostream>
 
+#include <cctype>
+#include <utility>
+
 #include "args.h"
 #include "default_model.h"
 #include "commands.h"
-#include "mert/embed_run.h"
+#include "embed/embed_run.h"
 #include "mert/error.h"
-#include "mert/inputs.h"
-#include "mert/model_dir.h"
-#include "mert/system_info.h"
+#include "embed/inputs.h"
+#include "model/model_dir.h"
+#include "util/system_info.h"
 #include "progress.h"
-#include "teacher_options.h"
+#include "input_options.h"
 
 namespace mert::cli {
+
+namespace {
+
+// The embedding options from the flags. The library's messages name the option fields
+// (chunk_sec, ...), as the C++ and Python APIs spell them; here they become the flags.
+EmbedOptions embed_options_from(const Args& args, const ModelConfig& cfg) {
+  try {
+    EmbedOptions eo;
+    eo.layers = parse_layers(args.get("layers"), cfg.num_hidden_layers);
+    eo.pool = parse_pool(args.get("pool"));
+    eo.chunk_sec = args.get_double("chunk-sec");
+    eo.hop_sec = args.get_double("hop-sec");
+    eo.normalize_per_chunk = args.flag_set("normalize-per-chunk");
+    eo.batch = args.get_int("batch");
+    eo.validate(cfg);
+    return eo;
+  } catch (const Error& e) {
+    const auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    std::string msg = e.what();
+    for (const auto& [field, flag] : {std::pair<std::string, std::string>{"chunk_sec", "--chunk-sec"},
+                                      {"hop_sec", "--hop-sec"}, {"layers", "--layers"}, {"pool", "--pool"},
+                                      {"batch", "--batch"}})
+      for (size_t at = msg.find(field); at != std::string::npos;) {
+        const size_t end = at + field.size();
+        const bool whole = (at == 0 || !word(msg[at - 1])) && (end == msg.size() || !word(msg[end]));
+        if (whole) msg.replace(at, field.size(), flag);
+        at = msg.find(field, at + (whole ? flag.size() : 1));
+      }
+    throw Error(msg);
+  }
+}
+
+}  // namespace
 
 int cmd_embed(int argc, char** argv) {
   Args args("embed", "[-m <model dir>] -o <out dir> [options] <audio files | dirs | manifest.tsv ...>",
@@ -59,21 +95,14 @@ int cmd_embed(int argc, char** argv) {
   const int threads = set_threads(args.get_int("threads"));
   std::cerr << system_info_line() << "\n";
   LoadedModel m = load_model_dir(args.has("model") ? args.get("model") : default_model_dir(), args.get("dtype"));
-  EmbedOptions& eo = ro.embed;
-  eo.layers = parse_layers(args.get("layers"), m.config.num_hidden_layers);
-  eo.pool = parse_pool(args.get("pool"));
-  eo.chunk_sec = args.get_double("chunk-sec");
-  eo.hop_sec = args.get_double("hop-sec");
-  eo.normalize_per_chunk = args.flag_set("normalize-per-chunk");
-  eo.batch = args.get_int("batch");
+  ro.embed = embed_options_from(args, m.config);
   ro.group_files = args.get_int("group-files");
   if (ro.group_files < 1 || ro.group_files > 4096) throw Error("--group-files must be in [1, 4096]");
-  eo.validate(m.config);
 
   auto items = select_shard(collect_inputs(args.positionals(), io), ro.shard_index, ro.shard_count);
   std::cerr << "model: " << m.dir << " | " << m.config.to_string() << " | weights " << m.weights_dtype << ", compute " << compute_dtype_name(m.model->dtype())
             << " | do_normalize=" << (m.preprocessor.do_normalize ? "true" : "false") << "\n"
-            << "embed: " << eo.to_string() << " | threads " << threads << " | " << items.size() << " inputs"
+            << "embed: " << ro.embed.to_string() << " | threads " << threads << " | " << items.size() << " inputs"
             << (ro.shard_count > 1 ? " in shard " + args.get("shard") : "") << " -> " << ro.out_dir << "\n";
 
   ProgressReporter progress(args.flag_set("verbose"));

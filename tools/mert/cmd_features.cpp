@@ -4,8 +4,8 @@
 #include "args.h"
 #include "commands.h"
 #include "mert/error.h"
-#include "mert/system_info.h"
-#include "mert/teacher_runs.h"
+#include "util/system_info.h"
+#include "teachers/teacher_runs.h"
 #include "progress.h"
 #include "teacher_options.h"
 

@@ -3,8 +3,8 @@
 #include "args.h"
 #include "commands.h"
 #include "mert/error.h"
-#include "mert/model_dir.h"
-#include "mert/system_info.h"
+#include "model/model_dir.h"
+#include "util/system_info.h"
 
 namespace mert::cli {
 

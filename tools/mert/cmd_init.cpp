@@ -3,9 +3,9 @@
 #include "args.h"
 #include "commands.h"
 #include "mert/error.h"
-#include "mert/model.h"
-#include "mert/model_dir.h"
-#include "mert/presets.h"
+#include "model/model.h"
+#include "model/model_dir.h"
+#include "model/presets.h"
 
 namespace mert::cli {
 

@@ -9,8 +9,8 @@
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "mert/error.h"
-#include "mert/system_info.h"
-#include "mert/teacher_runs.h"
+#include "util/system_info.h"
+#include "teachers/teacher_runs.h"
 #include "progress.h"
 #include "teacher_options.h"
 
@@ -132,7 +132,7 @@ int label_fit(int argc, char** argv) {
     const std::string text = rep.dump(2) + "\n";
     const std::string path = args.get("report");
     io::remove_stale_temps(path);
-    io::write_file_atomic(path, [&](std::FILE* f) { io::write_all(f, text.data(), text.size(), path); });
+    io::write_text_atomic(path, text);
   }
   for (size_t c = 0; c < r.codebook.size(); ++c)
     std::fprintf(stderr, "codebook %zu: %lld x %lld, inertia %.6g (%.4g per frame), %d iterations\n", c,

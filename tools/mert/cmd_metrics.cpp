@@ -23,7 +23,7 @@
 #include "mert/beat_tracker.h"
 #include "mert/error.h"
 #include "mert/metrics.h"
-#include "mert/npy.h"
+#include "io/npy.h"
 #include "probe/read_util.h"
 
 namespace mert::cli {

@@ -10,8 +10,8 @@
 #include "default_model.h"
 #include "commands.h"
 #include "mert/error.h"
-#include "mert/probe.h"
-#include "mert/system_info.h"
+#include "probe/probe.h"
+#include "util/system_info.h"
 #include "progress.h"
 
 namespace mert::cli {

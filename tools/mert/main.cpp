@@ -3,6 +3,7 @@
 #include <c10/util/Exception.h>
 #include <malloc.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -10,28 +11,16 @@
 
 #include "commands.h"
 #include "mert/error.h"
-#include "mert/system_info.h"
+#include "util/system_info.h"
 
 namespace {
 
 void print_usage() {
   std::cout << "usage: mert <command> [options]\n\n"
                "MERT music understanding model, native C++.\n\n"
-               "commands:\n"
-               "  info       describe a model dir: config, parameters, dtype, system\n"
-               "  embed      extract hidden-state features from audio files into .npy\n"
-               "  convert    turn a Hugging Face model dir (pytorch_model.bin) into a safetensors one\n"
-               "  init       create a random-weight model dir (demos, tests, a start for pre-training)\n"
-               "  gen-audio  write a generated musical test clip (WAV)\n"
-               "  synth      render a labelled synthetic MIR dataset with FluidSynth (pitch, key, beat, ...)\n"
-               "  features   teacher features per file: CQT, MFCC, log-mel, chroma (.npy)\n"
-               "  bench      inference speed sweeps (threads, clip length, dtype, batch) with quality vs fp32\n"
-               "  label      k-means teacher labels: 'label fit' codebooks, 'label apply' fairseq label files\n"
-               "  pretrain   pre-train with the MERT objective (resumable, one or many processes)\n"
-               "  export     a pre-training run's checkpoint -> a model dir 'embed' loads\n"
-               "  probe      score a model's features (or a hand-made baseline) on MIR tasks, MARBLE protocol\n"
-               "  metrics    score saved predictions as scikit-learn / mir_eval do (accuracy, ROC-AUC, AP, R2, key)\n\n"
-               "Run 'mert <command> --help' for the options of a command.\n";
+               "commands:\n";
+  for (const auto& c : mert::cli::commands()) std::printf("  %-10s %s\n", c.name, c.summary);
+  std::cout << "\nRun 'mert <command> --help' for the options of a command.\n";
 }
 
 // Large blocks returned to the kernel at every free (glibc's mmap threshold) make each forward
@@ -80,19 +69,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    if (cmd == "info") return mert::cli::cmd_info(argc - 2, argv + 2);
-    if (cmd == "embed") return mert::cli::cmd_embed(argc - 2, argv + 2);
-    if (cmd == "convert") return mert::cli::cmd_convert(argc - 2, argv + 2);
-    if (cmd == "init") return mert::cli::cmd_init(argc - 2, argv + 2);
-    if (cmd == "gen-audio") return mert::cli::cmd_gen_audio(argc - 2, argv + 2);
-    if (cmd == "synth") return mert::cli::cmd_synth(argc - 2, argv + 2);
-    if (cmd == "features") return mert::cli::cmd_features(argc - 2, argv + 2);
-    if (cmd == "label") return mert::cli::cmd_label(argc - 2, argv + 2);
-    if (cmd == "bench") return mert::cli::cmd_bench(argc - 2, argv + 2);
-    if (cmd == "pretrain") return mert::cli::cmd_pretrain(argc - 2, argv + 2);
-    if (cmd == "export") return mert::cli::cmd_export(argc - 2, argv + 2);
-    if (cmd == "probe") return mert::cli::cmd_probe(argc - 2, argv + 2);
-    if (cmd == "metrics") return mert::cli::cmd_metrics(argc - 2, argv + 2);
+    for (const auto& c : mert::cli::commands())
+      if (cmd == c.name) return c.run(argc - 2, argv + 2);
     std::cerr << "mert: error: unknown command '" << cmd << "' (run 'mert --help')\n";
     return 2;
   } catch (const mert::OutputError& e) {

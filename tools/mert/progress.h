@@ -4,7 +4,7 @@
 #include <chrono>
 #include <string>
 
-#include "mert/embed_run.h"
+#include "embed/run_observer.h"
 
 namespace mert::cli {
 

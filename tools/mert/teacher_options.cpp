@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "mert/config.h"
 #include "mert/error.h"
@@ -45,19 +44,6 @@ ModelGrid model_grid_from(const Args& args) {
     g.conv_stride = c.conv_stride;
   }
   return g;
-}
-
-int jobs_from(const Args& args) {
-  int j = args.get_int("jobs");
-  if (j < 0 || j > 256) throw Error("--jobs must be in [0, 256]");
-  if (j == 0) j = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return j;
-}
-
-InputOptions input_options_from(const Args& args) {
-  InputOptions io;
-  if (args.flag_set("list")) io.list_files = split_commas(args.get("list"), "--list");
-  return io;
 }
 
 }  // namespace mert::cli

@@ -1,10 +1,10 @@
 #pragma once
-// Options shared by `mert features` and `mert label`: teacher parameters, the model frame grid,
-// input lists, and job counts.
+// Options shared by `mert features` and `mert label`: teacher parameters and the model frame grid
+// (input lists and job counts: input_options.h).
 #include <string>
 
 #include "args.h"
-#include "mert/inputs.h"
+#include "input_options.h"
 #include "mert/teacher_features.h"
 
 namespace mert::cli {
@@ -15,9 +15,5 @@ void declare_teacher_options(Args& args);
 TeacherParams teacher_params_from(const Args& args);
 // --model: take the conv stack (hence frame grid) from a model dir's config.json; default MERT's.
 ModelGrid model_grid_from(const Args& args);
-// --jobs: files processed in parallel (0 = one per core).
-int jobs_from(const Args& args);
-// --list a,b,c -> InputOptions.
-InputOptions input_options_from(const Args& args);
 
 }  // namespace mert::cli

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "mert/embed_run.h"  // RunObserver
-#include "mert/probe_dataset.h"
+#include "embed/embed_run.h"  // RunObserver, EmbedOptions
+#include "probe/probe_dataset.h"
 
 namespace mert::probe {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "mert/config.h"
-#include "mert/weights.h"
+#include "io/weights.h"
 
 namespace mert {
 

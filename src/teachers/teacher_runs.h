@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "mert/codebook.h"
-#include "mert/embed_run.h"  // RunObserver, FileEvent, RunStats
-#include "mert/inputs.h"
-#include "mert/kmeans.h"
-#include "mert/manifest.h"
+#include "teachers/codebook.h"
+#include "embed/inputs.h"
+#include "embed/run_observer.h"
+#include "teachers/kmeans.h"
+#include "data/manifest.h"
 #include "mert/teacher_features.h"
 
 namespace mert {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "mert/config.h"
-#include "mert/model.h"
+#include "model/model.h"
 
 namespace mert {
 

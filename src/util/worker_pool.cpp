@@ -1,22 +1,22 @@
-#include "teachers/kmeans_pool.h"
+#include "util/worker_pool.h"
 
 #include <algorithm>
 
-namespace mert::kmeans_detail {
+namespace mert::util {
 
-int Pool::resolve_threads(int threads) {
+int WorkerPool::resolve_threads(int threads) {
   if (threads > 0) return threads;
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
-Pool::Pool(int threads) {
+WorkerPool::WorkerPool(int threads) {
   const int n = resolve_threads(threads);
   workers_.reserve(static_cast<size_t>(n - 1));
-  for (int i = 1; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
-Pool::~Pool() {
+WorkerPool::~WorkerPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -26,11 +26,11 @@ Pool::~Pool() {
 }
 
 // Takes tasks until none are left; records the first exception and skips the remaining work.
-void Pool::run_tasks() {
+void WorkerPool::run_tasks(int worker) {
   for (;;) {
     int64_t task;
     bool skip;
-    const std::function<void(int64_t)>* fn;
+    const std::function<void(int64_t, int)>* fn;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (next_ >= tasks_) return;
@@ -39,7 +39,7 @@ void Pool::run_tasks() {
       fn = fn_;
     }
     try {
-      if (!skip) (*fn)(task);
+      if (!skip) (*fn)(task, worker);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu_);
       if (!error_) error_ = std::current_exception();
@@ -53,7 +53,7 @@ void Pool::run_tasks() {
   }
 }
 
-void Pool::worker_loop() {
+void WorkerPool::worker_loop(int worker) {
   uint64_t seen = 0;
   for (;;) {
     {
@@ -62,14 +62,14 @@ void Pool::worker_loop() {
       if (stop_) return;
       seen = generation_;
     }
-    run_tasks();
+    run_tasks(worker);
   }
 }
 
-void Pool::parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
+void WorkerPool::parallel_for(int64_t tasks, const std::function<void(int64_t, int)>& fn) {
   if (tasks <= 0) return;
   if (workers_.empty() || tasks == 1) {
-    for (int64_t t = 0; t < tasks; ++t) fn(t);
+    for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
     return;
   }
   {
@@ -82,7 +82,7 @@ void Pool::parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
     ++generation_;
   }
   wake_.notify_all();
-  run_tasks();
+  run_tasks(0);
   std::exception_ptr error;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -95,4 +95,4 @@ void Pool::parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
   if (error) std::rethrow_exception(error);
 }
 
-}  // namespace mert::kmeans_detail
+}  // namespace mert::util

@@ -5,9 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "mert/embed.h"
-#include "mert/inputs.h"
-#include "mert/model_dir.h"
+#include "embed/embed.h"
+#include "embed/inputs.h"
+#include "embed/run_observer.h"
+#include "model/model_dir.h"
 
 namespace mert {
 
@@ -19,30 +20,6 @@ struct RunOptions {
   // Files whose chunks may share a batch: fixed groups of this many consecutive inputs. A group
   // with any missing output is recomputed whole on resume (outputs stay byte-identical).
   int group_files = 1;
-};
-
-struct FileEvent {
-  enum class Kind { Ok, Failed, Skipped } kind;
-  std::string path, output, reason;
-  std::string warning;  // Ok: what the decoder accepted with a warning (see decode_audio), else empty
-  double audio_sec = 0, compute_sec = 0;
-  std::vector<int64_t> shape;
-};
-
-class RunObserver {
- public:
-  virtual ~RunObserver() = default;
-  virtual void on_start(size_t n_items) {}
-  virtual void on_file(const FileEvent& e) = 0;
-  // Called after each chunk with the audio seconds finished so far in the files being embedded,
-  // so a single long file still shows progress.
-  virtual void on_chunk(double in_flight_audio_sec) {}
-};
-
-struct RunStats {
-  int64_t ok = 0, failed = 0, skipped = 0;
-  int64_t warned = 0;  // of the ok files, those decoded with a warning
-  double audio_sec = 0, compute_sec = 0, wall_sec = 0;
 };
 
 // A cheap, stable fingerprint of a model dir (16 hex digits): both JSON files in full and samples

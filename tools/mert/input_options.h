@@ -1,0 +1,13 @@
+#pragma once
+// Options every catalogue command shares: input lists and job counts.
+#include "args.h"
+#include "embed/inputs.h"
+
+namespace mert::cli {
+
+// --jobs: files processed in parallel (0 = one per core).
+int jobs_from(const Args& args);
+// --list a,b,c -> InputOptions.
+InputOptions input_options_from(const Args& args);
+
+}  // namespace mert::cli

@@ -100,21 +100,6 @@ std::vector<InputItem> collect_inputs(const std::vector<std::string>& args, cons
   return items;
 }
 
-void parse_shard(const std::string& spec, int& index, int& count) {
-  const auto slash = spec.find('/');
-  try {
-    if (slash == std::string::npos) throw std::invalid_argument("no slash");
-    size_t p1 = 0, p2 = 0;
-    index = std::stoi(spec.substr(0, slash), &p1);
-    count = std::stoi(spec.substr(slash + 1), &p2);
-    if (p1 != slash || p2 != spec.size() - slash - 1) throw std::invalid_argument("junk");
-  } catch (const std::exception&) {
-    throw Error("--shard must look like i/n (e.g. 0/4), got '" + spec + "'");
-  }
-  if (count < 1 || index < 0 || index >= count)
-    throw Error("--shard " + spec + ": need 0 <= i < n");
-}
-
 std::vector<InputItem> select_shard(const std::vector<InputItem>& items, int index, int count) {
   if (count <= 1) return items;
   std::vector<InputItem> out;

@@ -36,6 +36,5 @@ std::vector<InputItem> collect_inputs(const std::vector<std::string>& args, cons
 // Deterministic shard selection: keeps items whose FNV-1a hash of rel_out is i mod n, so adding
 // files to a collection never moves existing files to another shard.
 std::vector<InputItem> select_shard(const std::vector<InputItem>& items, int index, int count);
-void parse_shard(const std::string& spec, int& index, int& count);  // "i/n", 0 <= i < n
 
 }  // namespace mert

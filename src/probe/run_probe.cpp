@@ -134,15 +134,15 @@ void ProbeOptions::validate() const {
   if (data_dir.empty()) throw Error("missing --data <dataset dir>");
   if (out_dir.empty()) throw Error("missing -o <out dir>");
   if (features.model_dir.empty() == features.hand.empty())
-    throw Error("give either -m <model dir> or --features mfcc|logmel|cqt|chroma");
+    throw Error("give either a model dir or a hand feature (mfcc, logmel, cqt or chroma)");
   if (!features.hand.empty()) parse_teacher_feature(features.hand);  // throws on unknown names
   if (lrs.empty()) throw Error("no learning rates given");
   for (double lr : lrs)
     if (!(lr > 0) || !std::isfinite(lr)) throw Error("learning rates must be positive");
-  if (batch_files < 1) throw Error("--batch must be >= 1");
-  if (hidden < 1) throw Error("--hidden must be >= 1");
-  if (!(dropout >= 0 && dropout < 1)) throw Error("--dropout must be in [0, 1)");
-  if (max_epochs < 0) throw Error("--epochs must be >= 0");
+  if (batch_files < 1) throw Error("the batch (items per step) must be >= 1");
+  if (hidden < 1) throw Error("the hidden width must be >= 1");
+  if (!(dropout >= 0 && dropout < 1)) throw Error("dropout must be in [0, 1)");
+  if (max_epochs < 0) throw Error("the epoch count must be >= 0");
 }
 
 ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {

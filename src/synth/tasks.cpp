@@ -429,16 +429,16 @@ void SynthOptions::validate() const {
   const auto& t = tasks();
   if (std::find(t.begin(), t.end(), task) == t.end())
     throw Error("unknown task '" + task + "' (one of: pitch instrument key chords beat tags stems corpus)");
-  if (out_dir.empty()) throw Error("missing -o <out dir>");
+  if (out_dir.empty()) throw Error("no output directory given");
   if (task == "corpus") {
-    if (!(hours > 0) || hours > 100000) throw Error("corpus: --hours must be in (0, 100000], got " + std::to_string(hours));
+    if (!(hours > 0) || hours > 100000) throw Error("corpus: hours must be in (0, 100000], got " + std::to_string(hours));
   } else if (count != 0 && (count < 3 || count > 10000000)) {
-    throw Error("--count must be between 3 (one item per split) and 10000000, got " + std::to_string(count));
+    throw Error("the item count must be between 3 (one item per split) and 10000000, got " + std::to_string(count));
   }
-  if (jobs < 1 || jobs > 256) throw Error("--jobs must be between 1 and 256, got " + std::to_string(jobs));
-  if (item_sec != 0 && (item_sec < 2 || item_sec > 600)) throw Error("--sec must be between 2 and 600, got " + std::to_string(item_sec));
+  if (jobs < 1 || jobs > 256) throw Error("jobs must be between 1 and 256, got " + std::to_string(jobs));
+  if (item_sec != 0 && (item_sec < 2 || item_sec > 600)) throw Error("the item length in sec must be between 2 and 600, got " + std::to_string(item_sec));
   if (sample_rate < 8000 || sample_rate > 96000) throw Error("sample rate out of range: " + std::to_string(sample_rate));
-  if (!(gain > 0) || gain > 10) throw Error("--gain must be in (0, 10]");
+  if (!(gain > 0) || gain > 10) throw Error("the gain must be in (0, 10], got " + std::to_string(gain));
   for (const auto& sf : {soundfont, test_soundfont}) {
     std::error_code ec;
     if (!sf.empty() && !fs::is_regular_file(sf, ec))

@@ -25,7 +25,7 @@ void check_options(const LabelFitOptions& o) {
                 std::to_string(o.clusters.size()) + " counts)");
   for (int64_t k : o.clusters)
     if (k < 2 || k > 1000000) throw Error("cluster counts must be in [2, 1000000], got " + std::to_string(k));
-  if (o.sample_frames < 0) throw Error("--sample-frames must be >= 0");
+  if (o.sample_frames < 0) throw Error("the number of sample frames must be >= 0");
   if (o.scan_factor < 1) throw Error("the scan factor must be >= 1");
 }
 

@@ -31,9 +31,11 @@ int cmd_synth(int argc, char** argv) {
   if (args.positionals().size() != 1)
     throw Error("expected exactly one task (pitch instrument key chords beat tags stems corpus), see --help");
 
+  if (!args.has("out")) throw Error("missing -o <out dir> (see --help)");
+
   SynthOptions o;
   o.task = args.positionals()[0];
-  o.out_dir = args.has("out") ? args.get("out") : "";
+  o.out_dir = args.get("out");
   try {
     o.count = std::stol(args.get("count"));
     o.seed = std::stoull(args.get("seed"));

@@ -1,5 +1,7 @@
 #pragma once
 // Options every catalogue command shares: input lists and job counts.
+#include <string>
+
 #include "args.h"
 #include "embed/inputs.h"
 
@@ -7,6 +9,8 @@ namespace mert::cli {
 
 // --jobs: files processed in parallel (0 = one per core).
 int jobs_from(const Args& args);
+// --shard i/n -> index, count (0 <= i < n).
+void parse_shard(const std::string& spec, int& index, int& count);
 // --list a,b,c -> InputOptions.
 InputOptions input_options_from(const Args& args);
 

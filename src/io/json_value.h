@@ -7,9 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <string>
 #include <limits>
 #include <type_traits>
 #include <vector>
+
+#include "mert/error.h"
 
 namespace mert::io {
 
@@ -94,6 +97,18 @@ bool json_to(const nlohmann::json& j, T& out) {
       return false;
     }
   }
+}
+
+// Reads `key` of object `j` into `out`, keeping `out` when the key is absent or null (as Hugging
+// Face writes unset options). A value of another type or out of range is a mert::Error naming
+// the key and `origin` (the file, usually).
+template <typename T>
+void read_key(const nlohmann::json& j, const char* key, T& out, const std::string& origin) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return;
+  if (!json_to(*it, out))
+    throw Error(origin + ": key '" + key + "' has the wrong type or is out of range (" + it->type_name() + " " +
+                it->dump().substr(0, 40) + ")");
 }
 
 }  // namespace mert::io

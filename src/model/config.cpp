@@ -32,14 +32,7 @@ json parse_json(const std::string& text, const std::string& origin) {
 
 // Typed getters that name the key and the file in their errors, and keep the default when the
 // key is absent (or null, as Hugging Face writes for unset options).
-template <typename T>
-void get_opt(const json& j, const char* key, T& out, const std::string& origin) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return;
-  if (!io::json_to(*it, out))
-    throw Error(origin + ": key '" + key + "' has the wrong type or is out of range (" + it->type_name() + " " +
-                it->dump().substr(0, 40) + ")");
-}
+using io::read_key;
 
 void get_opt_bool(const json& j, const char* key, bool& out, const std::string& origin) {
   auto it = j.find(key);
@@ -65,28 +58,28 @@ ModelConfig ModelConfig::from_json_file(const std::string& path) {
 ModelConfig ModelConfig::from_json_string(const std::string& text, const std::string& origin) {
   const json j = parse_json(text, origin);
   ModelConfig c;
-  get_opt(j, "conv_dim", c.conv_dim, origin);
-  get_opt(j, "conv_kernel", c.conv_kernel, origin);
-  get_opt(j, "conv_stride", c.conv_stride, origin);
+  read_key(j, "conv_dim", c.conv_dim, origin);
+  read_key(j, "conv_kernel", c.conv_kernel, origin);
+  read_key(j, "conv_stride", c.conv_stride, origin);
   get_opt_bool(j, "conv_bias", c.conv_bias, origin);
-  get_opt(j, "feat_extract_norm", c.feat_extract_norm, origin);
+  read_key(j, "feat_extract_norm", c.feat_extract_norm, origin);
   get_opt_bool(j, "feat_proj_layer_norm", c.feat_proj_layer_norm, origin);
-  get_opt(j, "hidden_size", c.hidden_size, origin);
-  get_opt(j, "num_hidden_layers", c.num_hidden_layers, origin);
-  get_opt(j, "num_attention_heads", c.num_attention_heads, origin);
-  get_opt(j, "intermediate_size", c.intermediate_size, origin);
-  get_opt(j, "num_conv_pos_embeddings", c.num_conv_pos_embeddings, origin);
-  get_opt(j, "num_conv_pos_embedding_groups", c.num_conv_pos_embedding_groups, origin);
+  read_key(j, "hidden_size", c.hidden_size, origin);
+  read_key(j, "num_hidden_layers", c.num_hidden_layers, origin);
+  read_key(j, "num_attention_heads", c.num_attention_heads, origin);
+  read_key(j, "intermediate_size", c.intermediate_size, origin);
+  read_key(j, "num_conv_pos_embeddings", c.num_conv_pos_embeddings, origin);
+  read_key(j, "num_conv_pos_embedding_groups", c.num_conv_pos_embedding_groups, origin);
   get_opt_bool(j, "do_stable_layer_norm", c.do_stable_layer_norm, origin);
   get_opt_bool(j, "deepnorm", c.deepnorm, origin);
-  get_opt(j, "attention_relax", c.attention_relax, origin);
-  get_opt(j, "layer_norm_eps", c.layer_norm_eps, origin);
-  get_opt(j, "hidden_dropout", c.hidden_dropout, origin);
-  get_opt(j, "attention_dropout", c.attention_dropout, origin);
-  get_opt(j, "activation_dropout", c.activation_dropout, origin);
-  get_opt(j, "feat_proj_dropout", c.feat_proj_dropout, origin);
-  get_opt(j, "layerdrop", c.layerdrop, origin);
-  get_opt(j, "sample_rate", c.sample_rate, origin);
+  read_key(j, "attention_relax", c.attention_relax, origin);
+  read_key(j, "layer_norm_eps", c.layer_norm_eps, origin);
+  read_key(j, "hidden_dropout", c.hidden_dropout, origin);
+  read_key(j, "attention_dropout", c.attention_dropout, origin);
+  read_key(j, "activation_dropout", c.activation_dropout, origin);
+  read_key(j, "feat_proj_dropout", c.feat_proj_dropout, origin);
+  read_key(j, "layerdrop", c.layerdrop, origin);
+  read_key(j, "sample_rate", c.sample_rate, origin);
 
   // Options this implementation does not run. Refuse rather than silently compute
   // something else.
@@ -101,16 +94,16 @@ ModelConfig ModelConfig::from_json_string(const std::string& text, const std::st
     throw Error(origin + ": conv_pos_batch_norm=true is not supported");
   for (const char* act_key : {"hidden_act", "feat_extract_activation"}) {
     std::string act = "gelu";
-    get_opt(j, act_key, act, origin);
+    read_key(j, act_key, act, origin);
     if (act != "gelu")
       throw Error(origin + ": " + act_key + "='" + act + "' is not supported (only exact 'gelu')");
   }
   std::string pos_type;
-  get_opt(j, "position_embeddings_type", pos_type, origin);
+  read_key(j, "position_embeddings_type", pos_type, origin);
   if (!pos_type.empty() && pos_type != "conv")
     throw Error(origin + ": position_embeddings_type='" + pos_type + "' is not supported");
   int64_t n_feat_layers = -1;
-  get_opt(j, "num_feat_extract_layers", n_feat_layers, origin);
+  read_key(j, "num_feat_extract_layers", n_feat_layers, origin);
   if (n_feat_layers >= 0 && n_feat_layers != static_cast<int64_t>(c.conv_dim.size()))
     throw Error(origin + ": num_feat_extract_layers=" + std::to_string(n_feat_layers) +
                 " but conv_dim has " + std::to_string(c.conv_dim.size()) + " entries");
@@ -221,11 +214,11 @@ PreprocessorConfig PreprocessorConfig::from_json_file(const std::string& path) {
   const json j = parse_json(read_text_file(path, "preprocessor config"), path);
   PreprocessorConfig p;
   get_opt_bool(j, "do_normalize", p.do_normalize, path);
-  get_opt(j, "sampling_rate", p.sampling_rate, path);
-  get_opt(j, "padding_value", p.padding_value, path);
+  read_key(j, "sampling_rate", p.sampling_rate, path);
+  read_key(j, "padding_value", p.padding_value, path);
   get_opt_bool(j, "return_attention_mask", p.return_attention_mask, path);
   int64_t feature_size = 1;
-  get_opt(j, "feature_size", feature_size, path);
+  read_key(j, "feature_size", feature_size, path);
   if (feature_size != 1) throw Error(path + ": feature_size must be 1 (mono waveform), got " + std::to_string(feature_size));
   try {
     p.validate();

@@ -7,3 +7,6 @@ foreach(t spectral_oracle kmeans_oracle)
     set_tests_properties(teacher_${t} PROPERTIES LABELS golden ENVIRONMENT "${TEST_ENV}" TIMEOUT 600)
   endif()
 endforeach()
+# EnCodec codes vs an independent PyTorch EnCodec (tests/oracle/encodec_oracle.py).
+add_test(NAME teacher_encodec_oracle COMMAND ${ORACLE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/teachers/test_encodec_oracle.py)
+set_tests_properties(teacher_encodec_oracle PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 600)

@@ -18,6 +18,7 @@ const std::vector<Command>& commands() {
       {"bench", "inference speed sweeps (threads, clip length, dtype, batch) with quality vs fp32", cmd_bench},
 #ifdef MERT_HAVE_TEACHERS
       {"label", "k-means teacher labels: 'label fit' codebooks, 'label apply' fairseq label files", cmd_label},
+      {"codec", "EnCodec codes per file ('codec encode'): MERT-v1's acoustic teacher", cmd_codec},
 #endif
 #ifdef MERT_HAVE_TRAIN
       {"pretrain", "pre-train with the MERT objective (resumable, one or many processes)", cmd_pretrain},

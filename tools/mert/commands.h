@@ -27,6 +27,7 @@ int cmd_synth(int argc, char** argv);
 #ifdef MERT_HAVE_TEACHERS
 int cmd_features(int argc, char** argv);
 int cmd_label(int argc, char** argv);
+int cmd_codec(int argc, char** argv);
 #endif
 #ifdef MERT_HAVE_TRAIN
 int cmd_pretrain(int argc, char** argv);

@@ -1,0 +1,100 @@
+#pragma once
+// EnCodec's encoder and residual vector quantizer, inference only: MERT-v1's acoustic teacher
+// (8 codebooks x 1024 entries at 75 Hz for the 24 kHz model at 6 kbps). The numbers follow Hugging
+// Face transformers' EncodecModel.encode (models/encodec): a SEANet encoder of causal, weight-
+// normalised convolutions with reflect padding, residual blocks with a conv shortcut, ELU, a
+// two-layer LSTM with a skip, then nearest-codeword residual quantization
+// (../shared/reference/mert-spec.md §3.2a; docs/TEACHERS.md).
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mert::encodec {
+
+// config.json of a Hugging Face EnCodec dir (the keys and defaults of facebook/encodec_24khz).
+struct EncodecConfig {
+  int64_t sampling_rate = 24000;
+  int64_t audio_channels = 1;
+  int64_t num_filters = 32;
+  int64_t num_residual_layers = 1;
+  std::vector<int64_t> upsampling_ratios{8, 5, 4, 2};
+  int64_t kernel_size = 7;
+  int64_t last_kernel_size = 7;
+  int64_t residual_kernel_size = 3;
+  int64_t dilation_growth_rate = 2;
+  int64_t compress = 2;
+  int64_t num_lstm_layers = 2;
+  int64_t hidden_size = 128;  // the embedding (and codeword) dimension
+  int64_t codebook_size = 1024;
+  std::vector<double> target_bandwidths{1.5, 3.0, 6.0, 12.0, 24.0};
+  std::string norm_type = "weight_norm";
+  std::string pad_mode = "reflect";
+  bool use_causal_conv = true;
+  bool normalize = false;
+  bool use_conv_shortcut = true;
+
+  // Reads config.json; absent keys keep the 24 kHz defaults. Throws mert::Error naming the file
+  // and key for wrong types, and for settings this encoder does not implement (normalize,
+  // non-causal convs, other norms or pad modes, chunked encoding: the 48 kHz model).
+  static EncodecConfig from_json_file(const std::string& path);
+  void validate(const std::string& origin) const;
+
+  int64_t hop() const;            // product of the ratios: 320 samples for 24 kHz
+  int64_t frame_rate() const;     // ceil(sampling_rate / hop): 75
+  int64_t num_quantizers() const; // codebooks in the checkpoint: 32 for 24 kbps
+  // Hugging Face's rule: max(1, floor(bandwidth * 1000 / (log2(codebook_size) * frame_rate))),
+  // at most num_quantizers(); 1.5/3/6/12/24 kbps -> 2/4/8/16/32 for 1024 entries. A bandwidth
+  // not in target_bandwidths is a mert::Error, as EncodecModel.encode refuses it.
+  int64_t quantizers_for_bandwidth(double kbps) const;
+  // Frames for n samples: ceil(n / hop) (each causal conv of stride s yields ceil(L / s)).
+  int64_t frames(int64_t num_samples) const;
+};
+
+// The encoder's weights by canonical (Hugging Face, weight_g / weight_v) name. Reads a model dir
+// (config.json + model.safetensors or pytorch_model.bin, with weight_g/weight_v or the newer
+// parametrizations.weight.original0/1 names) or an original encodec_24khz-*.th checkpoint (whose
+// key names are mapped). Strict: an unknown key, or a missing or misshapen one, is a mert::Error
+// naming it. The decoder's keys and the quantizer's training statistics are ignored by name.
+struct EncodecWeights {
+  EncodecConfig config;
+  std::map<std::string, at::Tensor> tensors;  // float32, contiguous
+  std::string source;                         // the file the weights came from
+};
+EncodecWeights load_encodec_weights(const std::string& path);
+
+class Encodec {
+ public:
+  explicit Encodec(EncodecWeights weights);  // folds the weight norms once
+
+  const EncodecConfig& config() const { return cfg_; }
+  // [batch, channels, samples] float32 -> the encoder's embeddings [batch, hidden_size, frames].
+  at::Tensor embed(const at::Tensor& audio) const;
+  // Codes of the first `n_q` codebooks for embeddings [batch, hidden, frames]: int64 [batch, n_q, frames].
+  at::Tensor quantize(const at::Tensor& embeddings, int64_t n_q) const;
+  // A mono waveform at sampling_rate -> int64 [n_q, frames] for `kbps` (EncodecModel.encode with
+  // bandwidth=kbps, no chunking). Throws mert::Error for an empty waveform.
+  at::Tensor encode(const std::vector<float>& wave, double kbps) const;
+
+ private:
+  struct Conv {
+    at::Tensor weight, bias;
+    int64_t stride = 1, dilation = 1;
+  };
+  struct ResBlock {
+    Conv conv1, conv2, shortcut;
+    bool has_shortcut = false;
+  };
+  at::Tensor conv(const Conv& c, const at::Tensor& x) const;  // causal, reflect-padded
+
+  EncodecConfig cfg_;
+  Conv first_, last_;
+  std::vector<std::vector<ResBlock>> blocks_;  // per ratio
+  std::vector<Conv> downs_;                    // per ratio
+  std::vector<at::Tensor> lstm_params_;        // w_ih, w_hh, b_ih, b_hh per layer
+  std::vector<at::Tensor> codebooks_;          // [codebook_size, hidden] per quantizer
+};
+
+}  // namespace mert::encodec

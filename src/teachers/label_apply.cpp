@@ -18,7 +18,7 @@
 #include "mert/error.h"
 #include "teachers/teacher_runs.h"
 #include "util/ordered_pool.h"
-#include "util/random.h"
+#include "util/file_hash.h"
 
 namespace fs = std::filesystem;
 
@@ -27,23 +27,6 @@ namespace mert {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string file_fingerprint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot read");
-  util::Fnv1a64 h;
-  char buf[1 << 16];
-  while (in) {
-    in.read(buf, sizeof buf);
-    h.update(buf, static_cast<size_t>(in.gcount()));
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.value()));
-  return hex;
-}
-
-// Labels of one entry: one int vector per output stream.
-using EntryLabels = std::vector<std::vector<int32_t>>;
 
 struct Layout {
   int64_t entries, block, blocks;
@@ -104,31 +87,14 @@ class FileLock {
 };
 }  // namespace
 
-std::vector<std::string> label_names(const Codebook& cb, const LabelApplyOptions& o) {
-  if (cb.size() == 1 || o.combine) return {o.name};
-  std::vector<std::string> names;
-  for (size_t c = 0; c < cb.size(); ++c) names.push_back(o.name + std::to_string(c));
-  return names;
-}
-
-LabelApplyStats apply_codebook(const Codebook& cb, const std::string& codebook_path, const Manifest& m,
-                               const LabelApplyOptions& o, RunObserver& obs) {
-  if (cb.features.empty())
-    throw Error(codebook_path + ": this codebook was fitted on .npy frames, so it does not know which feature to "
-                "compute from audio; fit it with --feature");
+LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApplyOptions& o, RunObserver& obs) {
   if (o.name.empty() || o.name.find('/') != std::string::npos || o.name.find('.') != std::string::npos)
-    throw Error("--name must be a plain word such as km (got '" + o.name + "')");
+    throw Error("the label name must be a plain word such as km (got '" + o.name + "')");
   if (o.block_entries < 1) throw Error("block size must be >= 1");
-  const TeacherParams params = cb.params();
-  const std::vector<std::string> names = label_names(cb, o);
+  const std::vector<std::string> names = teacher.stream_names(o.name);
+  const std::vector<int64_t> vocab = teacher.vocab_sizes();
   const size_t streams = names.size();
-  const size_t C = cb.size();
-  int64_t combined_vocab = 1;
-  if (o.combine)
-    for (const auto& c : cb.centroids) {
-      combined_vocab *= c.rows;
-      if (combined_vocab > INT32_MAX) throw Error("--combine: the product of the cluster counts exceeds 2^31");
-    }
+  const double sample_rate = static_cast<double>(teacher.sample_rate());
 
   std::error_code ec;
   fs::create_directories(o.label_dir, ec);
@@ -139,17 +105,16 @@ LabelApplyStats apply_codebook(const Codebook& cb, const std::string& codebook_p
   if (ec) throw Error("cannot create '" + parts_dir + "'");
 
   nlohmann::ordered_json settings;
-  settings["format"] = "mert-labels/1";
-  settings["codebook"] = fs::absolute(codebook_path).lexically_normal().string();
-  settings["codebook_fingerprint"] = file_fingerprint(codebook_path);
-  settings["manifest_fingerprint"] = file_fingerprint(m.path);
+  settings["format"] = "mert-labels/2";
+  settings["teacher"] = fs::absolute(teacher.teacher_path()).lexically_normal().string();
+  settings["teacher_identity"] = nlohmann::ordered_json::parse(teacher.identity_json());
+  settings["manifest_fingerprint"] = util::file_fingerprint(m.path);
   settings["names"] = names;
-  settings["combine"] = o.combine;
   settings["block_entries"] = o.block_entries;
   settings["conv_kernel"] = o.grid.conv_kernel;
   settings["conv_stride"] = o.grid.conv_stride;
   io::check_and_record_settings((fs::path(parts_dir) / "settings.json").string(), settings.dump(2) + "\n",
-                                o.overwrite, {"codebook"}, o.label_dir + " (" + split + "." + o.name + ")");
+                                o.overwrite, {"teacher"}, o.label_dir + " (" + split + "." + o.name + ")");
 
   std::vector<std::string> finals;
   for (const auto& n : names) finals.push_back((fs::path(o.label_dir) / (split + "." + n)).string());
@@ -185,33 +150,21 @@ LabelApplyStats apply_codebook(const Codebook& cb, const std::string& codebook_p
     for (int64_t e = L.first(b); e < L.first(b) + L.count(b); ++e) todo.push_back(e);
 
   const int jobs = std::max(1, o.jobs);
-  std::vector<std::vector<std::unique_ptr<TeacherExtractor>>> extractors(static_cast<size_t>(jobs));
   std::function<EntryLabels(size_t, int)> work = [&](size_t k, int w) {
     const size_t e = static_cast<size_t>(todo[k]);
-    auto& ex = extractors[static_cast<size_t>(w)];
-    if (ex.empty())
-      for (auto f : cb.features) ex.push_back(std::make_unique<TeacherExtractor>(f, params));
     const std::string path = m.audio_path(e);
-    const Audio a = decode_audio(path, static_cast<int64_t>(params.sample_rate));
+    const Audio a = decode_audio(path, teacher.sample_rate());
     const int64_t n = static_cast<int64_t>(a.samples.size());
     if (n != m.entries[e].n_samples)
       throw Error(path + ": the manifest says " + std::to_string(m.entries[e].n_samples) + " samples but the file has " +
-                  std::to_string(n) + " at " + std::to_string(static_cast<int64_t>(params.sample_rate)) +
+                  std::to_string(n) + " at " + std::to_string(teacher.sample_rate()) +
                   " Hz; regenerate the manifest so labels line up with what training reads");
-    EntryLabels per_codebook(C);
-    for (size_t c = 0; c < C; ++c) {
-      FeatureMatrix f = ex[c]->on_grid(a.samples.data(), n, o.grid);
-      per_codebook[c].resize(static_cast<size_t>(f.rows));
-      kmeans_assign(cb.centroids[c], f.data.data(), f.rows, per_codebook[c].data(), nullptr, 1);
-    }
-    if (!o.combine) return per_codebook;
-    EntryLabels one(1, std::vector<int32_t>(per_codebook[0].size(), 0));
-    for (size_t t = 0; t < one[0].size(); ++t) {
-      int64_t id = 0;
-      for (size_t c = 0; c < C; ++c) id = id * cb.centroids[c].rows + per_codebook[c][t];
-      one[0][t] = static_cast<int32_t>(id);
-    }
-    return one;
+    EntryLabels labels = teacher.label(a.samples, o.grid, w);
+    for (const auto& stream : labels)
+      if (static_cast<int64_t>(stream.size()) != o.grid.frames(n))
+        throw Error(path + ": the teacher gave " + std::to_string(stream.size()) + " labels for " +
+                    std::to_string(o.grid.frames(n)) + " model frames");
+    return labels;
   };
 
   std::vector<std::pair<std::string, std::string>> failures;
@@ -235,7 +188,7 @@ LabelApplyStats apply_codebook(const Codebook& cb, const std::string& codebook_p
       ++st.failed;
     } else {
       ev.kind = FileEvent::Kind::Ok;
-      ev.audio_sec = static_cast<double>(m.entries[static_cast<size_t>(e)].n_samples) / params.sample_rate;
+      ev.audio_sec = static_cast<double>(m.entries[static_cast<size_t>(e)].n_samples) / sample_rate;
       ev.shape = {static_cast<int64_t>((*out.value)[0].size())};
       st.audio_sec += ev.audio_sec;
       ++st.computed;
@@ -266,10 +219,10 @@ LabelApplyStats apply_codebook(const Codebook& cb, const std::string& codebook_p
     return st;
   }
   for (size_t s = 0; s < streams; ++s) {
-    const int64_t vocab = o.combine ? combined_vocab : cb.centroids[s].rows;
+    const int64_t classes = vocab[s];
     const std::string dict = (fs::path(o.label_dir) / ("dict." + names[s] + ".txt")).string();
     io::write_file_atomic(dict, [&](std::FILE* f) {
-      for (int64_t i = 0; i < vocab; ++i) std::fprintf(f, "%lld 1\n", static_cast<long long>(i));
+      for (int64_t i = 0; i < classes; ++i) std::fprintf(f, "%lld 1\n", static_cast<long long>(i));
     });
   }
   for (size_t s = 0; s < streams; ++s) {

@@ -3,6 +3,7 @@
 // fitting k-means codebooks on a sample of frames, and writing fairseq/HuBERT label files.
 // All of them decode and compute on several threads, write atomically, and resume.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,8 +70,7 @@ LabelFitResult fit_codebook_from_npy(const std::vector<std::string>& npy_paths, 
 // ---- mert label apply ----
 struct LabelApplyOptions {
   std::string label_dir;
-  std::string name = "km";        // <split>.<name>, dict.<name>.txt; name0, name1... for product codebooks
-  bool combine = false;           // product codebook -> one label stream (mixed-radix id)
+  std::string name = "km";        // <split>.<stream>, dict.<stream>.txt; streams named by the Labeler
   bool overwrite = false;
   int shard_index = 0, shard_count = 1;
   int64_t block_entries = 256;    // resume granularity: manifest entries per finished part
@@ -83,9 +83,32 @@ struct LabelApplyStats {
   bool complete = false;  // every part exists and the label files were assembled
   std::vector<std::string> outputs;
 };
-// Label stream names for a codebook: {name} or {name0, name1, ...} (or {name} when combining).
-std::vector<std::string> label_names(const Codebook& cb, const LabelApplyOptions& o);
-LabelApplyStats apply_codebook(const Codebook& cb, const std::string& codebook_path, const Manifest& m,
-                               const LabelApplyOptions& o, RunObserver& obs);
+// The teacher behind a label run: what turns one decoded file into label streams on the model's
+// frame grid. One entry's labels: one int vector per stream, one int per model frame.
+using EntryLabels = std::vector<std::vector<int32_t>>;
+class Labeler {
+ public:
+  virtual ~Labeler() = default;
+  virtual int64_t sample_rate() const = 0;               // the audio is decoded at this rate
+  virtual std::vector<std::string> stream_names(const std::string& name) const = 0;
+  virtual std::vector<int64_t> vocab_sizes() const = 0;  // classes per stream (dict.<stream>.txt)
+  virtual std::string teacher_path() const = 0;          // the file the teacher came from
+  // What identifies the teacher's labels (JSON object text): recorded with the run, and a rerun
+  // with another teacher is refused. The path itself may move.
+  virtual std::string identity_json() const = 0;
+  virtual std::string describe() const = 0;  // one line for the console
+  // Labels of one file; `worker` in [0, jobs) lets implementations keep per-thread state.
+  virtual EntryLabels label(const std::vector<float>& samples, const ModelGrid& grid, int worker) = 0;
+};
+// k-means codebooks (label fit): stream <name>, or <name>0, <name>1... per codebook of a product
+// codebook, or one stream of combined ids (combine).
+std::unique_ptr<Labeler> make_kmeans_labeler(const std::string& codebook_path, bool combine, int jobs);
+// EnCodec codes (teachers/encodec.h) at `kbps`: streams <name>_0 ... <name>_{n_q-1}, 
+// codebook_size classes each. Code t labels model frame t; EnCodec's extra frame or two at the end
+// (ceil(n / hop) against the conv stack's floor((n - receptive field) / hop) + 1) are dropped, as
+// fairseq crops labels to the features.
+std::unique_ptr<Labeler> make_encodec_labeler(const std::string& codec_path, double kbps);
+
+LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApplyOptions& o, RunObserver& obs);
 
 }  // namespace mert

@@ -145,27 +145,38 @@ int label_fit(int argc, char** argv) {
 }
 
 int label_apply(int argc, char** argv) {
-  Args args("label apply", "--codebook <file> -o <label dir> [--name km] [options] <split.tsv ...>",
-            "Writes fairseq/HuBERT label files: for each manifest <split>.tsv, <label dir>/<split>.<name>\n"
-            "with one line per manifest entry (space-separated cluster ids, one per model frame, as\n"
-            "many as the model's frame count for that file) and dict.<name>.txt. A product codebook\n"
-            "writes one stream per codebook (<name>0, <name>1, ...) unless --combine.\n"
+  Args args("label apply", "(--codebook <file> | --teacher encodec --codec <dir>) -o <label dir> [options] <split.tsv ...>",
+            "Writes fairseq/HuBERT label files: for each manifest <split>.tsv, <label dir>/<split>.<stream>\n"
+            "with one line per manifest entry (space-separated ids, one per model frame, as many as the\n"
+            "model's frame count for that file) and dict.<stream>.txt. Teachers:\n"
+            "  kmeans   a codebook from 'mert label fit': stream <name> (default km); a product codebook\n"
+            "           writes <name>0, <name>1, ... unless --combine\n"
+            "  encodec  EnCodec codes (MERT-v1): --codec a Hugging Face EnCodec dir or an original\n"
+            "           encodec_24khz-*.th; streams <name>_0 ... <name>_7 at 6 kbps (default name encodec);\n"
+            "           code t labels model frame t, EnCodec's extra last frame(s) are dropped\n"
             "The manifest's sample counts must match the decoded audio (at 24 kHz).\n"
             "Resumable and shardable: blocks of --block entries are finished atomically under\n"
             "<label dir>/.mert-parts/; when all blocks of all shards exist the label files are\n"
-            "assembled. A rerun with a different codebook or manifest is refused unless --overwrite.");
-  args.option("codebook", "c", "codebook from 'mert label fit' (required)");
+            "assembled. A rerun with a different teacher or manifest is refused unless --overwrite.");
+  args.option("teacher", "", "kmeans or encodec", "kmeans");
+  args.option("codebook", "c", "kmeans: codebook from 'mert label fit'");
+  args.option("codec", "", "encodec: a Hugging Face EnCodec dir or an original .th checkpoint");
+  args.option("bandwidth", "", "encodec: kbps (1.5, 3, 6, 12, 24 -> 2, 4, 8, 16, 32 codebooks)", "6");
   args.option("out", "o", "label dir (required)");
-  args.option("name", "", "label name: <split>.<name>, dict.<name>.txt", "km");
-  args.flag("combine", "product codebook: one stream of combined ids (id = i0*K1 + i1 ...) instead of one per codebook");
+  args.option("name", "", "label name: <split>.<stream>, dict.<stream>.txt (default: km, or encodec)");
+  args.flag("combine", "kmeans, product codebook: one stream of combined ids (id = i0*K1 + i1 ...) instead of one per codebook");
   args.option("block", "", "manifest entries per resumable block", "256");
   args.option("shard", "", "process only blocks b with b mod n = i (i/n, 0-based)", "0/1");
-  args.flag("overwrite", "recompute everything (and accept a changed codebook or manifest)");
+  args.flag("overwrite", "recompute everything (and accept a changed teacher or manifest)");
   args.flag("verbose", "print a line per file");
   args.option("jobs", "j", "files processed in parallel (0 = one per core)", "0");
   args.option("model", "m", "model dir whose config.json conv stack defines the frame grid (default: MERT's, 75 Hz)");
   if (!args.parse(argc, argv)) return 0;
-  if (!args.has("codebook")) throw Error("missing --codebook <file>");
+  const std::string teacher_kind = args.get("teacher");
+  if (teacher_kind != "kmeans" && teacher_kind != "encodec")
+    throw Error("--teacher must be 'kmeans' or 'encodec', got '" + teacher_kind + "'");
+  if (teacher_kind == "kmeans" && !args.has("codebook")) throw Error("missing --codebook <file>");
+  if (teacher_kind == "encodec" && !args.has("codec")) throw Error("--teacher encodec needs --codec <EnCodec dir or .th>");
   if (!args.has("out")) throw Error("missing -o <label dir>");
   if (args.positionals().empty()) throw Error("no manifests given (<split>.tsv)");
   for (const auto& p : args.positionals())
@@ -173,25 +184,25 @@ int label_apply(int argc, char** argv) {
 
   LabelApplyOptions o;
   o.label_dir = args.get("out");
-  o.name = args.get("name");
-  o.combine = args.flag_set("combine");
+  o.name = args.has("name") ? args.get("name") : teacher_kind == "kmeans" ? "km" : "encodec";
   o.block_entries = args.get_int("block");
   o.overwrite = args.flag_set("overwrite");
   o.jobs = jobs_from(args);
   o.grid = model_grid_from(args);
   parse_shard(args.get("shard"), o.shard_index, o.shard_count);
   set_threads(1);  // parallelism is across files
-  const std::string cb_path = args.get("codebook");
-  const Codebook cb = load_codebook(cb_path);
+  const std::unique_ptr<Labeler> teacher =
+      teacher_kind == "kmeans" ? make_kmeans_labeler(args.get("codebook"), args.flag_set("combine"), o.jobs)
+                               : make_encodec_labeler(args.get("codec"), args.get_double("bandwidth"));
 
   int64_t failed = 0;
   for (const auto& tsv : args.positionals()) {
     const Manifest m = read_manifest(tsv);
-    std::cerr << "label apply: " << m.split() << " (" << m.entries.size() << " entries) with " << cb.feature_spec()
-              << " codebook" << (cb.size() > 1 ? "s" : "") << " -> " << o.label_dir
+    std::cerr << "label apply: " << m.split() << " (" << m.entries.size() << " entries) with " << teacher->describe()
+              << " -> " << o.label_dir
               << (o.shard_count > 1 ? " | shard " + args.get("shard") : "") << " | " << o.jobs << " jobs\n";
     ProgressReporter progress(args.flag_set("verbose"));
-    const LabelApplyStats st = apply_codebook(cb, cb_path, m, o, progress);
+    const LabelApplyStats st = apply_labels(*teacher, m, o, progress);
     progress.finish();
     failed += st.failed;
     std::string outs;
@@ -212,7 +223,7 @@ int cmd_label(int argc, char** argv) {
   if (argc < 1 || !std::strcmp(argv[0], "--help") || !std::strcmp(argv[0], "-h")) {
     std::cout << "usage: mert label fit|apply [options]\n\n"
                  "  fit    fit k-means codebook(s) on MFCC / log-mel / chroma / CQT frames\n"
-                 "  apply  write fairseq/HuBERT label files for manifests with a codebook\n\n"
+                 "  apply  write fairseq/HuBERT label files for manifests: a k-means codebook or EnCodec codes\n\n"
                  "Run 'mert label fit --help' or 'mert label apply --help' for options.\n";
     return argc < 1 ? 2 : 0;
   }

@@ -15,8 +15,26 @@
 #include "train/distributed.h"
 
 namespace mert::cli {
-
 namespace {
+
+// 'NAME_*' -> NAME_0, NAME_1, ... while <label dir>/dict.NAME_<i>.txt exists (a numbered family
+// such as EnCodec's codebooks); other names pass through.
+std::vector<std::string> expand_label_names(const std::vector<std::string>& names, const std::string& label_dir) {
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    if (n.size() < 3 || n.compare(n.size() - 2, 2, "_*") != 0) {
+      out.push_back(n);
+      continue;
+    }
+    const std::string stem = n.substr(0, n.size() - 1);
+    size_t found = 0;
+    while (std::filesystem::exists(std::filesystem::path(label_dir) / ("dict." + stem + std::to_string(found) + ".txt")))
+      out.push_back(stem + std::to_string(found++));
+    if (found == 0)
+      throw Error("--label-names " + n + ": no " + label_dir + "/dict." + stem + "0.txt (write labels with mert label apply)");
+  }
+  return out;
+}
 
 std::string read_file(const std::string& path, const char* what) {
   std::ifstream in(path);
@@ -51,18 +69,22 @@ int cmd_pretrain(int argc, char** argv) {
   Args args("pretrain",
             "--manifest <dir> --labels <dir> --label-names km0[,km1] --out <run dir> [--preset NAME] [options]",
             "Pre-trains a MERT model with the MERT objective: masked prediction of teacher labels\n"
-            "(k-means labels from 'mert label apply'), CQT reconstruction, in-batch noise mixup.\n"
+            "(k-means or EnCodec labels from 'mert label apply'), CQT reconstruction, in-batch noise mixup.\n"
             "The run dir gets config.json (the resolved settings), log.jsonl and checkpoints/; --resume\n"
             "continues a run so that it ends bitwise identical to an uninterrupted one (same threads), and\n"
             "starts it when it has no checkpoint yet, so a job may always be launched with --resume.\n"
             "Several processes: --nproc N here, or launch one process per worker with torchrun-style\n"
             "variables RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun, SLURM, mpirun).\n"
-            "Presets: " + PretrainConfig::preset_names() + ".");
+            "Presets: " + PretrainConfig::preset_names() + ". The paper's recipe for mert-v1-95m and\n"
+            "mert-v1-330m is EnCodec 24 kHz codes, 8 x 1024 at 6 kbps (--label-names 'encodec_*'), + CQT.");
   args.option("preset", "p", "settings preset", "tiny");
   args.option("config", "c", "a JSON file of settings ({\"model\": {...}, \"train\": {...}}) applied over the preset");
   args.option("manifest", "m", "dir with train.tsv (and valid.tsv for held-out accuracy) (required)");
   args.option("labels", "l", "dir with <split>.<name> label files and dict.<name>.txt (required)");
-  args.option("label-names", "n", "label streams to predict, comma-separated (mert label apply --name)", "km");
+  args.option("label-names", "n",
+              "label streams to predict, comma-separated (mert label apply --name); 'NAME_*' (quoted) stands for "
+              "NAME_0, NAME_1, ... as far as dict.NAME_<i>.txt exist, e.g. 'encodec_*' for EnCodec's 8 streams",
+              "km");
   args.option("out", "o", "run dir (required)");
   args.option("steps", "s", "updates to train for (the schedule's end); same as --max-steps");
   args.option("threads", "t", "compute threads per worker (default: cores / workers)");
@@ -171,7 +193,7 @@ int cmd_pretrain(int argc, char** argv) {
   PretrainRunOptions o;
   o.manifest_dir = args.get("manifest");
   o.label_dir = args.get("labels");
-  o.label_names = split_commas(args.get("label-names"), "--label-names");
+  o.label_names = expand_label_names(split_commas(args.get("label-names"), "--label-names"), o.label_dir);
   o.out_dir = run_dir;
   o.resume = resume;
   o.threads = args.flag_set("threads") ? args.get_int("threads") : 0;

@@ -13,6 +13,8 @@
 #   CLUSTERS [100,24] k-means classes per feature  SEED [1] corpus and training seed
 #   PRETRAIN_ARGS [] extra `mert pretrain` settings, e.g. "--mixup-prob 0" for an ablation
 #   PROBE [1] run the probes (0: stop after export)
+#   ROWS [model random mfcc logmel cqt chroma] probe rows to run (an ablation needs only "model";
+#   its other rows are those of the default run: same data, seeds and protocol)
 # Outputs in the work dir: corpus/, km.safetensors, labels/, run/ (log.jsonl, checkpoints kept
 # every 500 updates), model/ (fp32) and model-bf16/, suite/ (probe data), probe/<row>/ with
 # summary.md per row, and comparison.md (every row side by side).
@@ -27,6 +29,7 @@ CLUSTERS=${CLUSTERS:-100,24}
 SEED=${SEED:-1}
 PRETRAIN_ARGS=${PRETRAIN_ARGS:-}
 PROBE=${PROBE:-1}
+ROWS=${ROWS:-model random mfcc logmel cqt chroma}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SF=/usr/share/sounds/sf2/FluidR3_GM.sf2
 TEST_SF=/usr/share/sounds/sf3/MuseScore_General_Lite.sf3
@@ -85,8 +88,13 @@ probe() {  # row name, then the model or feature arguments
     { tail -n 5 "probe/$row.log" >&2; return 1; }
 }
 mkdir -p probe
-probe model -m model
-probe random -m random
-for f in mfcc logmel cqt chroma; do probe "$f" --features "$f" --jobs "$THREADS"; done
-/usr/bin/python3 "$HERE/bench/probe_table.py" probe/model probe/random probe/mfcc probe/logmel probe/cqt probe/chroma \
-  | tee comparison.md
+for row in $ROWS; do
+  case $row in
+    model) probe model -m model ;;
+    random) probe random -m random ;;
+    mfcc|logmel|cqt|chroma) probe "$row" --features "$row" --jobs "$THREADS" ;;
+    *) echo "unknown probe row '$row' (model random mfcc logmel cqt chroma)" >&2; exit 2 ;;
+  esac
+done
+# shellcheck disable=SC2086
+/usr/bin/python3 "$HERE/bench/probe_table.py" $(printf 'probe/%s ' $ROWS) | tee comparison.md

@@ -3,6 +3,9 @@
 // EncodecEuclideanCodebook step by step (same padding arithmetic, same distance formula).
 #include <torch/torch.h>
 
+#include <array>
+#include <memory>
+
 #include "mert/error.h"
 #include "teachers/encodec.h"
 
@@ -109,24 +112,117 @@ at::Tensor Encodec::quantize(const at::Tensor& embeddings, int64_t n_q) const {
   if (n_q < 1 || n_q > static_cast<int64_t>(codebooks_.size()))
     throw Error("EnCodec: " + std::to_string(n_q) + " codebooks asked for, the model has " + std::to_string(codebooks_.size()));
   const int64_t B = embeddings.size(0), T = embeddings.size(2);
-  at::Tensor residual = embeddings.permute({0, 2, 1}).reshape({B * T, embeddings.size(1)});
-  std::vector<at::Tensor> codes;
-  for (int64_t q = 0; q < n_q; ++q) {
-    const at::Tensor embed_t = codebooks_[static_cast<size_t>(q)].t();
-    const at::Tensor dist = -(residual.pow(2).sum(1, true) - 2 * at::matmul(residual, embed_t) + embed_t.pow(2).sum(0, true));
-    const at::Tensor ind = std::get<1>(dist.max(-1));
-    codes.push_back(ind.reshape({B, T}));
-    residual = residual - at::embedding(codebooks_[static_cast<size_t>(q)], ind);
+  const at::Tensor rows = embeddings.permute({0, 2, 1}).reshape({B * T, embeddings.size(1)});
+  at::Tensor codes = at::empty({B * T, n_q}, rows.options().dtype(torch::kLong));
+  // Frames are independent: a block of them at a time keeps the [frames, codebook_size] distance
+  // matrices small (a whole 10-minute file at once would need ~2 GiB for them).
+  constexpr int64_t kRowsPerBlock = 2048;
+  for (int64_t r0 = 0; r0 < B * T; r0 += kRowsPerBlock) {
+    at::Tensor residual = rows.narrow(0, r0, std::min(kRowsPerBlock, B * T - r0));
+    for (int64_t q = 0; q < n_q; ++q) {
+      const at::Tensor embed_t = codebooks_[static_cast<size_t>(q)].t();
+      const at::Tensor dist =
+          -(residual.pow(2).sum(1, true) - 2 * at::matmul(residual, embed_t) + embed_t.pow(2).sum(0, true));
+      const at::Tensor ind = std::get<1>(dist.max(-1));
+      codes.narrow(0, r0, residual.size(0)).select(1, q).copy_(ind);
+      residual = residual - at::embedding(codebooks_[static_cast<size_t>(q)], ind);
+    }
   }
-  return at::stack(codes, 1);
+  return codes.reshape({B, T, n_q}).permute({0, 2, 1}).contiguous();
 }
 
-at::Tensor Encodec::encode(const std::vector<float>& wave, double kbps) const {
+// One causal conv fed block by block. Its input so far is held from the first sample the next
+// output needs: output j reads inputs [j*s - P, j*s + s) with P = k_eff - s, so after a block
+// ending at input position `end` the outputs up to floor(end / s) - 1 are complete. The first
+// block brings the left reflect padding, the last one the right "extra padding" — both exactly
+// as the one-pass conv pads its whole input.
+class Encodec::StreamedConv {
+ public:
+  explicit StreamedConv(const Conv& c) : c_(c) {
+    k_eff_ = (c.weight.size(2) - 1) * c.dilation + 1;
+    pad_ = k_eff_ - c.stride;
+  }
+
+  at::Tensor push(const at::Tensor& x, bool last) {
+    at::Tensor in = x;
+    if (!started_) {
+      if (x.size(-1) <= pad_) throw Error("EnCodec: a streamed block is shorter than a conv's padding");
+      in = at::reflection_pad1d(x, {pad_, 0});
+      started_ = true;
+    }
+    buf_ = buf_.defined() ? at::cat({buf_, in}, -1) : in;
+    total_in_ += x.size(-1);
+    const int64_t s = c_.stride;
+    if (last) {  // complete the last window as the one-pass conv does
+      const int64_t extra = (total_in_ + s - 1) / s * s - total_in_;
+      if (extra > 0) buf_ = at::reflection_pad1d(buf_, {0, extra});
+    }
+    const int64_t end = last ? (total_in_ + s - 1) / s * s : total_in_;
+    const int64_t count = end / s - next_out_;
+    if (count <= 0) return at::empty({x.size(0), c_.weight.size(0), 0}, x.options());
+    const int64_t stride[1] = {s}, padding[1] = {0}, dilation[1] = {c_.dilation};
+    at::Tensor out = at::conv1d(buf_.narrow(-1, 0, (count - 1) * s + k_eff_), c_.weight, c_.bias, stride, padding, dilation);
+    buf_ = buf_.narrow(-1, count * s, buf_.size(-1) - count * s).contiguous();
+    next_out_ += count;
+    return out;
+  }
+
+ private:
+  const Conv& c_;
+  int64_t k_eff_ = 1, pad_ = 0;
+  bool started_ = false;
+  at::Tensor buf_;
+  int64_t total_in_ = 0, next_out_ = 0;
+};
+
+at::Tensor Encodec::embed_streamed(const std::vector<float>& wave, int64_t block_samples) const {
+  torch::NoGradGuard no_grad;
+  const auto n = static_cast<int64_t>(wave.size());
+  const at::Tensor all = torch::from_blob(const_cast<float*>(wave.data()), {1, 1, n}, torch::kFloat);
+  // The first block must give every conv more inputs than its left padding (the last conv, k 7,
+  // needs 7 frames): blocks under 16 frames' worth are not streamed.
+  if (block_samples <= 0 || block_samples >= n || block_samples < 16 * cfg_.hop()) return embed(all);
+
+  StreamedConv first(first_), last(last_);
+  std::vector<std::vector<std::array<std::unique_ptr<StreamedConv>, 3>>> blocks;
+  std::vector<std::unique_ptr<StreamedConv>> downs;
+  for (size_t r = 0; r < downs_.size(); ++r) {
+    blocks.emplace_back();
+    for (const ResBlock& b : blocks_[r])
+      blocks.back().push_back({std::make_unique<StreamedConv>(b.conv1), std::make_unique<StreamedConv>(b.conv2),
+                               b.has_shortcut ? std::make_unique<StreamedConv>(b.shortcut) : nullptr});
+    downs.push_back(std::make_unique<StreamedConv>(downs_[r]));
+  }
+  at::Tensor h = at::zeros({cfg_.num_lstm_layers, 1, downs_.back().weight.size(0)}, all.options());
+  at::Tensor c = h.clone();
+  std::vector<at::Tensor> outputs;
+  for (int64_t start = 0; start < n; start += block_samples) {
+    const bool is_last = start + block_samples >= n;
+    at::Tensor x = first.push(all.narrow(-1, start, std::min(block_samples, n - start)), is_last);
+    for (size_t r = 0; r < downs.size(); ++r) {
+      for (size_t j = 0; j < blocks[r].size(); ++j) {
+        auto& b = blocks[r][j];
+        at::Tensor y = b[0]->push(at::elu(x), is_last);
+        y = b[1]->push(at::elu(y), is_last);
+        x = (b[2] ? b[2]->push(x, is_last) : x) + y;
+      }
+      x = downs[r]->push(at::elu(x), is_last);
+    }
+    if (x.size(-1) == 0) continue;
+    const at::Tensor seq = x.permute({2, 0, 1});
+    const auto out = at::lstm(seq, {h, c}, lstm_params_, true, cfg_.num_lstm_layers, 0.0, false, false, false);
+    h = std::get<1>(out);
+    c = std::get<2>(out);
+    x = (std::get<0>(out) + seq).permute({1, 2, 0});
+    outputs.push_back(last.push(at::elu(x), is_last));
+  }
+  return at::cat(outputs, -1);
+}
+
+at::Tensor Encodec::encode(const std::vector<float>& wave, double kbps, int64_t block_samples) const {
   if (wave.empty()) throw Error("EnCodec: the waveform is empty");
   const int64_t n_q = cfg_.quantizers_for_bandwidth(kbps);
-  const at::Tensor audio =
-      torch::from_blob(const_cast<float*>(wave.data()), {1, 1, static_cast<int64_t>(wave.size())}, torch::kFloat);
-  return quantize(embed(audio), n_q)[0];
+  return quantize(embed_streamed(wave, block_samples), n_q)[0];
 }
 
 }  // namespace mert::encodec

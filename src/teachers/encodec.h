@@ -70,13 +70,21 @@ class Encodec {
   explicit Encodec(EncodecWeights weights);  // folds the weight norms once
 
   const EncodecConfig& config() const { return cfg_; }
-  // [batch, channels, samples] float32 -> the encoder's embeddings [batch, hidden_size, frames].
+  // [batch, channels, samples] float32 -> the encoder's embeddings [batch, hidden_size, frames],
+  // in one pass: memory grows with the length (~0.75 GiB per minute of 24 kHz audio).
   at::Tensor embed(const at::Tensor& audio) const;
+  // The same for a mono waveform, streamed in blocks of `block_samples` (memory bounded by the
+  // block): every causal conv keeps its left context between blocks and the LSTM its state, so
+  // the result is the one-pass result (up to float rounding in the kernels; the tests compare).
+  // block_samples <= 0 or >= the length: one pass.
+  at::Tensor embed_streamed(const std::vector<float>& wave, int64_t block_samples) const;
   // Codes of the first `n_q` codebooks for embeddings [batch, hidden, frames]: int64 [batch, n_q, frames].
   at::Tensor quantize(const at::Tensor& embeddings, int64_t n_q) const;
   // A mono waveform at sampling_rate -> int64 [n_q, frames] for `kbps` (EncodecModel.encode with
-  // bandwidth=kbps, no chunking). Throws mert::Error for an empty waveform.
-  at::Tensor encode(const std::vector<float>& wave, double kbps) const;
+  // bandwidth=kbps, no chunking), streamed in blocks of block_samples (default 2 s at 24 kHz;
+  // 0 = one pass). Throws mert::Error for an empty waveform.
+  static constexpr int64_t kDefaultBlockSamples = 48000;
+  at::Tensor encode(const std::vector<float>& wave, double kbps, int64_t block_samples = kDefaultBlockSamples) const;
 
  private:
   struct Conv {
@@ -88,6 +96,7 @@ class Encodec {
     bool has_shortcut = false;
   };
   at::Tensor conv(const Conv& c, const at::Tensor& x) const;  // causal, reflect-padded
+  class StreamedConv;
 
   EncodecConfig cfg_;
   Conv first_, last_;

@@ -45,7 +45,7 @@ def clip(n, sr, seed):
     return x.clamp(-1, 1).to(torch.float32)
 
 
-def compare(w, name, cfg, layouts, lengths, kbps, threads="2"):
+def compare(w, name, cfg, layouts, lengths, kbps, threads="2", block_sec="0"):
     torch.manual_seed(1)
     model = eo.Encodec(cfg).eval()
     eo.randomize(model, seed=7)
@@ -65,7 +65,7 @@ def compare(w, name, cfg, layouts, lengths, kbps, threads="2"):
             continue  # a bare .th carries no config: only the 24 kHz shape can be read from it
         out = f"{w}/{name}-{layout}-codes"
         run("codec", "encode", "-m", src, "-o", out, "--bandwidth", str(kbps), "--threads", threads, "--embeddings",
-            f"{w}/{name}-wav")
+            "--block-sec", block_sec, f"{w}/{name}-wav")
         same = total = 0
         shapes_ok = True
         rel = max(float(np.abs(np.load(f"{out}/{k}.emb.npy") - e).max() / max(1e-30, np.abs(e).max()))
@@ -91,6 +91,8 @@ def main():
         compare(w, "small", small, layouts, [1, 7, 16, 17, 100, 999, 1600], kbps=1.6)
         full_lengths = [100, 320 * 10 - 1, 320 * 10, 320 * 10 + 1, 24000 * 2 + 77, 24000 * 3]
         model = compare(w, "full", eo.CONFIG_24KHZ, layouts, full_lengths, kbps=6.0)
+        # Streamed in 0.5 s blocks (the two longest clips span 5 and 6 blocks): the one-pass oracle's codes.
+        compare(w, "full-streamed", eo.CONFIG_24KHZ, ["hf-safetensors"], full_lengths, kbps=6.0, block_sec="0.5")
 
         # Labels on the model's grid at the boundary lengths: floor((n - 400) / 320) + 1 codes per
         # line (none below 400 samples), EnCodec's codes cropped.

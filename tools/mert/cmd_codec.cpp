@@ -4,8 +4,6 @@
 #include <filesystem>
 #include <iostream>
 
-#include <torch/types.h>
-
 #include "args.h"
 #include "commands.h"
 #include "embed/inputs.h"
@@ -34,13 +32,15 @@ int cmd_codec(int argc, char** argv) {
             "[codebooks, frames] per input: EnCodec's own frames, ceil(samples / 320) at 24 kHz\n"
             "(75 Hz). The model is a Hugging Face dir (config.json + model.safetensors or\n"
             "pytorch_model.bin, e.g. facebook/encodec_24khz) or an original encodec_24khz-*.th.\n"
-            "Audio is decoded to mono at the model's rate; each file is encoded in one pass, as MERT's\n"
-            "label script does. The codes equal Hugging Face's EncodecModel.encode (docs/TEACHERS.md).");
+            "Audio is decoded to mono at the model's rate and encoded in blocks (--block-sec) that\n"
+            "reproduce one pass over the file, as MERT's label script makes it, with memory bounded by\n"
+            "the block. The codes equal Hugging Face's EncodecModel.encode (docs/TEACHERS.md).");
   args.option("model", "m", "EnCodec model: a Hugging Face dir or an original .th checkpoint (required)");
   args.option("out", "o", "output dir, created if needed (required)");
   args.option("bandwidth", "b", "kbps: 1.5, 3, 6, 12 or 24 for the 24 kHz model (2/4/8/16/32 codebooks)", "6");
   args.option("threads", "t", "libtorch threads (0 = one per core)", "0");
   args.option("list", "", "a text file with one audio path per line (repeatable via commas)");
+  args.option("block-sec", "", "encode in blocks of this many seconds (memory bounded by the block; 0 = one pass)", "2");
   args.flag("embeddings", "also write <name>.emb.npy: the encoder's float32 [hidden, frames] before quantization");
   if (!args.parse(argc - 1, argv + 1)) return 0;
   if (!args.has("model")) throw Error("missing -m <EnCodec dir or .th>");
@@ -49,8 +49,11 @@ int cmd_codec(int argc, char** argv) {
   set_threads(args.get_int("threads"));
   std::cerr << system_info_line() << "\n";
   const double kbps = args.get_double("bandwidth");
+  const double block_sec = args.get_double("block-sec");
+  if (!(block_sec >= 0) || block_sec > 86400) throw Error("--block-sec must be in [0, 86400]");
   const encodec::Encodec codec(encodec::load_encodec_weights(args.get("model")));
   const int64_t n_q = codec.config().quantizers_for_bandwidth(kbps);  // refuses unsupported rates early
+  const auto block = static_cast<int64_t>(block_sec * static_cast<double>(codec.config().sampling_rate));
   const auto items = collect_inputs(args.positionals(), input_options_from(args));
   std::cerr << "codec: " << args.get("model") << " | " << codec.config().sampling_rate << " Hz, "
             << codec.config().frame_rate() << " frames/s | " << kbps << " kbps = " << n_q << " codebooks | "
@@ -63,8 +66,7 @@ int cmd_codec(int argc, char** argv) {
       if (!a.warning.empty()) std::cerr << "warning: " << it.path << ": " << a.warning << "\n";
       apply_segment(it, a.samples, codec.config().sampling_rate);
       if (a.samples.empty()) throw Error("no audio samples");
-      const at::Tensor audio = torch::from_blob(a.samples.data(), {1, 1, static_cast<int64_t>(a.samples.size())});
-      const at::Tensor emb = codec.embed(audio);
+      const at::Tensor emb = codec.embed_streamed(a.samples, block);
       const fs::path out = fs::path(args.get("out")) / (it.rel_out + ".npy");
       fs::create_directories(out.parent_path());
       write_npy(out.string(), codec.quantize(emb, n_q)[0]);

@@ -66,42 +66,10 @@ Encodec::Encodec(EncodecWeights weights) : cfg_(std::move(weights.config)) {
     codebooks_.push_back(t.at("quantizer.layers." + std::to_string(q) + ".codebook.embed"));
 }
 
-// EncodecConv1d with use_causal_conv: all the padding (kernel - stride) on the left, plus the
-// "extra padding" on the right that makes the last window complete, so a stride-s conv yields
-// ceil(L / s) outputs. Hugging Face computes the extra padding through a float division; this
-// is the exact integer form (they agree below ~2^24 samples, docs/TEACHERS.md).
-at::Tensor Encodec::conv(const Conv& c, const at::Tensor& x) const {
-  const int64_t k = (c.weight.size(2) - 1) * c.dilation + 1;
-  const int64_t s = c.stride;
-  const int64_t padding_total = k - s;
-  const int64_t length = x.size(-1);
-  const int64_t n_frames_ceil = (length - k + padding_total + s - 1) / s + 1;  // ceil((L - k + pt) / s) + 1
-  const int64_t ideal_length = (n_frames_ceil - 1) * s + (k - padding_total);
-  const int64_t extra = ideal_length - length;
-  const int64_t stride[1] = {s}, padding[1] = {0}, dilation[1] = {c.dilation};
-  return at::conv1d(pad_reflect(x, padding_total, extra), c.weight, c.bias, stride, padding, dilation);
-}
-
 at::Tensor Encodec::embed(const at::Tensor& audio) const {
-  torch::NoGradGuard no_grad;
   if (audio.dim() != 3 || audio.size(1) != cfg_.audio_channels || audio.size(2) < 1)
     throw Error("EnCodec input must be [batch, " + std::to_string(cfg_.audio_channels) + ", samples >= 1]");
-  at::Tensor x = conv(first_, audio.to(torch::kFloat));
-  for (size_t r = 0; r < downs_.size(); ++r) {
-    for (const ResBlock& b : blocks_[r]) {
-      at::Tensor y = conv(b.conv1, at::elu(x));
-      y = conv(b.conv2, at::elu(y));
-      x = (b.has_shortcut ? conv(b.shortcut, x) : x) + y;
-    }
-    x = conv(downs_[r], at::elu(x));
-  }
-  // EncodecLSTM: sequence-first LSTM over [T, B, C], plus the input (skip).
-  const at::Tensor seq = x.permute({2, 0, 1});
-  const at::Tensor h0 = at::zeros({cfg_.num_lstm_layers, seq.size(1), seq.size(2)}, seq.options());
-  const auto out = at::lstm(seq, {h0, h0}, lstm_params_, /*has_biases=*/true, cfg_.num_lstm_layers,
-                            /*dropout=*/0.0, /*train=*/false, /*bidirectional=*/false, /*batch_first=*/false);
-  x = (std::get<0>(out) + seq).permute({1, 2, 0});
-  return conv(last_, at::elu(x));
+  return walk(audio.to(torch::kFloat), audio.size(2));  // one block: the whole input
 }
 
 // EncodecResidualVectorQuantizer.encode: each stage takes the codeword nearest the residual
@@ -131,11 +99,14 @@ at::Tensor Encodec::quantize(const at::Tensor& embeddings, int64_t n_q) const {
   return codes.reshape({B, T, n_q}).permute({0, 2, 1}).contiguous();
 }
 
-// One causal conv fed block by block. Its input so far is held from the first sample the next
-// output needs: output j reads inputs [j*s - P, j*s + s) with P = k_eff - s, so after a block
-// ending at input position `end` the outputs up to floor(end / s) - 1 are complete. The first
-// block brings the left reflect padding, the last one the right "extra padding" — both exactly
-// as the one-pass conv pads its whole input.
+// One EncodecConv1d with use_causal_conv, fed block by block. It pads as Hugging Face pads the
+// whole input: all the padding P = k_eff - s on the left, and on the right the "extra padding"
+// that completes the last window, so a stride-s conv yields ceil(L / s) outputs (Hugging Face
+// computes it through a float division; this is the exact integer form, docs/TEACHERS.md). Its
+// input so far is held from the first sample the next output needs: output j reads inputs
+// [j*s - P, j*s + s), so after a block ending at input position `end` the outputs up to
+// floor(end / s) - 1 are complete. The first block brings the left padding, the last one the
+// right; a single block (first and last) is the one-pass conv, short inputs included.
 class Encodec::StreamedConv {
  public:
   explicit StreamedConv(const Conv& c) : c_(c) {
@@ -144,6 +115,14 @@ class Encodec::StreamedConv {
   }
 
   at::Tensor push(const at::Tensor& x, bool last) {
+    const int64_t s = c_.stride;
+    const int64_t stride[1] = {s}, padding[1] = {0}, dilation[1] = {c_.dilation};
+    if (!started_ && last) {
+      const int64_t length = x.size(-1);
+      started_ = true;
+      return at::conv1d(pad_reflect(x, pad_, (length + s - 1) / s * s - length), c_.weight, c_.bias, stride, padding,
+                        dilation);
+    }
     at::Tensor in = x;
     if (!started_) {
       if (x.size(-1) <= pad_) throw Error("EnCodec: a streamed block is shorter than a conv's padding");
@@ -152,7 +131,6 @@ class Encodec::StreamedConv {
     }
     buf_ = buf_.defined() ? at::cat({buf_, in}, -1) : in;
     total_in_ += x.size(-1);
-    const int64_t s = c_.stride;
     if (last) {  // complete the last window as the one-pass conv does
       const int64_t extra = (total_in_ + s - 1) / s * s - total_in_;
       if (extra > 0) buf_ = at::reflection_pad1d(buf_, {0, extra});
@@ -160,7 +138,6 @@ class Encodec::StreamedConv {
     const int64_t end = last ? (total_in_ + s - 1) / s * s : total_in_;
     const int64_t count = end / s - next_out_;
     if (count <= 0) return at::empty({x.size(0), c_.weight.size(0), 0}, x.options());
-    const int64_t stride[1] = {s}, padding[1] = {0}, dilation[1] = {c_.dilation};
     at::Tensor out = at::conv1d(buf_.narrow(-1, 0, (count - 1) * s + k_eff_), c_.weight, c_.bias, stride, padding, dilation);
     buf_ = buf_.narrow(-1, count * s, buf_.size(-1) - count * s).contiguous();
     next_out_ += count;
@@ -176,13 +153,20 @@ class Encodec::StreamedConv {
 };
 
 at::Tensor Encodec::embed_streamed(const std::vector<float>& wave, int64_t block_samples) const {
-  torch::NoGradGuard no_grad;
   const auto n = static_cast<int64_t>(wave.size());
+  if (n == 0) throw Error("EnCodec: the waveform is empty");
   const at::Tensor all = torch::from_blob(const_cast<float*>(wave.data()), {1, 1, n}, torch::kFloat);
   // The first block must give every conv more inputs than its left padding (the last conv, k 7,
   // needs 7 frames): blocks under 16 frames' worth are not streamed.
-  if (block_samples <= 0 || block_samples >= n || block_samples < 16 * cfg_.hop()) return embed(all);
+  if (block_samples <= 0 || block_samples < 16 * cfg_.hop()) block_samples = n;
+  return walk(all, block_samples);
+}
 
+// The encoder over [batch, 1, n] in blocks of block_samples (the last may be shorter): causal
+// convs keep their context between blocks, the LSTM its state.
+at::Tensor Encodec::walk(const at::Tensor& all, int64_t block_samples) const {
+  torch::NoGradGuard no_grad;
+  const int64_t n = all.size(-1);
   StreamedConv first(first_), last(last_);
   std::vector<std::vector<std::array<std::unique_ptr<StreamedConv>, 3>>> blocks;
   std::vector<std::unique_ptr<StreamedConv>> downs;
@@ -193,7 +177,7 @@ at::Tensor Encodec::embed_streamed(const std::vector<float>& wave, int64_t block
                                b.has_shortcut ? std::make_unique<StreamedConv>(b.shortcut) : nullptr});
     downs.push_back(std::make_unique<StreamedConv>(downs_[r]));
   }
-  at::Tensor h = at::zeros({cfg_.num_lstm_layers, 1, downs_.back().weight.size(0)}, all.options());
+  at::Tensor h = at::zeros({cfg_.num_lstm_layers, all.size(0), downs_.back().weight.size(0)}, all.options());
   at::Tensor c = h.clone();
   std::vector<at::Tensor> outputs;
   for (int64_t start = 0; start < n; start += block_samples) {
@@ -209,6 +193,7 @@ at::Tensor Encodec::embed_streamed(const std::vector<float>& wave, int64_t block
       x = downs[r]->push(at::elu(x), is_last);
     }
     if (x.size(-1) == 0) continue;
+    // EncodecLSTM: sequence-first LSTM over [T, B, C], plus the input (skip).
     const at::Tensor seq = x.permute({2, 0, 1});
     const auto out = at::lstm(seq, {h, c}, lstm_params_, true, cfg_.num_lstm_layers, 0.0, false, false, false);
     h = std::get<1>(out);

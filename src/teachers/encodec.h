@@ -95,8 +95,8 @@ class Encodec {
     Conv conv1, conv2, shortcut;
     bool has_shortcut = false;
   };
-  at::Tensor conv(const Conv& c, const at::Tensor& x) const;  // causal, reflect-padded
-  class StreamedConv;
+  class StreamedConv;  // one causal, reflect-padded conv, fed block by block
+  at::Tensor walk(const at::Tensor& audio, int64_t block_samples) const;
 
   EncodecConfig cfg_;
   Conv first_, last_;

@@ -22,7 +22,7 @@ struct NpyType {
   at::ScalarType type;
 };
 // numpy's descr strings; one byte types carry '|' (no byte order).
-constexpr NpyType kTypes[] = {{"<f4", at::kFloat}, {"<f8", at::kDouble}, {"<i8", at::kLong},
+constexpr NpyType kTypes[] = {{"<f2", at::kHalf}, {"<f4", at::kFloat}, {"<f8", at::kDouble}, {"<i8", at::kLong},
                               {"<i4", at::kInt},   {"|u1", at::kByte},   {"|b1", at::kBool}};
 
 constexpr char kMagic[] = "\x93NUMPY";
@@ -94,7 +94,7 @@ std::string npy_header_bytes(at::ScalarType type, at::IntArrayRef sizes, const s
   for (const auto& t : kTypes)
     if (t.type == type) descr = t.descr;
   if (!descr)
-    throw Error("cannot write " + path + ": .npy writer supports float32/float64/int64/int32/uint8/bool, got " +
+    throw Error("cannot write " + path + ": .npy writer supports float16/float32/float64/int64/int32/uint8/bool, got " +
                 std::string(c10::toString(type)));
   const int64_t dim = static_cast<int64_t>(sizes.size());
   std::string shape = "(";
@@ -126,11 +126,19 @@ void write_npy(const std::string& path, const at::Tensor& tensor) {
   });
 }
 
-at::Tensor read_npy(const std::string& path) {
-  const auto file = io::MappedFile::open(path);
+namespace {
+
+// A parsed .npy file: its dtype, shape and where the data starts; the data size is checked.
+struct NpyLayout {
+  const NpyType* type = nullptr;
+  std::vector<int64_t> shape;
+  std::uint64_t data_start = 0, numel = 0;
+};
+
+NpyLayout parse_npy(const io::MappedFile& file, const std::string& path) {
   auto fail = [&](const std::string& what) { return Error("invalid .npy file " + path + ": " + what); };
-  const std::uint8_t* d = file->data();
-  const std::size_t size = file->size();
+  const std::uint8_t* d = file.data();
+  const std::size_t size = file.size();
   if (size < 10 || std::memcmp(d, kMagic, 6) != 0) throw fail("missing \\x93NUMPY magic");
   const int major = d[6];
   std::uint64_t hlen, hstart;
@@ -169,7 +177,7 @@ at::Tensor read_npy(const std::string& path) {
   const NpyType* type = nullptr;
   for (const auto& t : kTypes)
     if (*descr == t.descr) type = &t;
-  if (!type) throw fail("unsupported dtype '" + *descr + "' (supported: <f4, <f8, <i8, <i4, |u1, |b1)");
+  if (!type) throw fail("unsupported dtype '" + *descr + "' (supported: <f2, <f4, <f8, <i8, <i4, |u1, |b1)");
 
   const std::size_t elem = c10::elementSize(type->type);
   std::uint64_t numel = 1;
@@ -182,13 +190,39 @@ at::Tensor read_npy(const std::string& path) {
   if (have != numel * elem)
     throw fail("data is " + std::to_string(have) + " bytes, shape x " + *descr + " needs " + std::to_string(numel * elem) +
                (have < numel * elem ? " (truncated?)" : ""));
-  at::Tensor t = at::empty(*shape, at::TensorOptions().dtype(type->type));
-  if (numel) std::memcpy(t.data_ptr(), d + data_start, numel * elem);
-  if (type->type == at::kBool) {  // numpy reads any non-zero byte as True; a torch bool must be 0/1
+  return NpyLayout{type, *shape, data_start, numel};
+}
+
+// An owned tensor of `shape` from `numel` elements at byte `offset` of the file.
+at::Tensor copy_out(const io::MappedFile& file, const NpyLayout& l, at::IntArrayRef shape, std::uint64_t offset,
+                    std::uint64_t numel) {
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(l.type->type));
+  const std::size_t elem = c10::elementSize(l.type->type);
+  if (numel) std::memcpy(t.data_ptr(), file.data() + offset, numel * elem);
+  if (l.type->type == at::kBool) {  // numpy reads any non-zero byte as True; a torch bool must be 0/1
     auto* b = static_cast<std::uint8_t*>(t.data_ptr());
     for (std::uint64_t k = 0; k < numel; ++k) b[k] = b[k] != 0;
   }
   return t;
+}
+
+}  // namespace
+
+at::Tensor read_npy(const std::string& path) {
+  const auto file = io::MappedFile::open(path);
+  const NpyLayout l = parse_npy(*file, path);
+  return copy_out(*file, l, l.shape, l.data_start, l.numel);
+}
+
+at::Tensor read_npy_index(const std::string& path, int64_t index) {
+  const auto file = io::MappedFile::open(path);
+  const NpyLayout l = parse_npy(*file, path);
+  if (l.shape.empty()) throw Error("invalid .npy file " + path + ": a 0-dimensional array has no first axis");
+  if (index < 0 || index >= l.shape[0])
+    throw Error(path + ": index " + std::to_string(index) + " out of range (first axis has " + std::to_string(l.shape[0]) + ")");
+  const std::vector<int64_t> sub(l.shape.begin() + 1, l.shape.end());
+  const std::uint64_t per = l.shape[0] ? l.numel / static_cast<std::uint64_t>(l.shape[0]) : 0;
+  return copy_out(*file, l, sub, l.data_start + static_cast<std::uint64_t>(index) * per * c10::elementSize(l.type->type), per);
 }
 
 }  // namespace mert

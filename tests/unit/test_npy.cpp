@@ -97,7 +97,12 @@ TEST(Npy, InteropWithNumpy) {
   EXPECT_EQ(s.item<double>(), 2.5);
   expect_mert_error([&] { mert::read_npy(dir / "fortran.npy"); }, "fortran", "fortran_order");
   expect_mert_error([&] { mert::read_npy(dir / "big.npy"); }, "big-endian", "'>f4'");
-  expect_mert_error([&] { mert::read_npy(dir / "f2.npy"); }, "float16", "'<f2'");
+  // float16 (the frame-level probe cache's dtype) reads as kHalf, every value exact (0..69 are).
+  const at::Tensor f2 = mert::read_npy(dir / "f2.npy");
+  EXPECT_EQ(f2.scalar_type(), at::kHalf);
+  EXPECT_TRUE(at::equal(f2.to(at::kFloat), at::arange(24, at::kFloat).reshape({2, 3, 4})));
+  EXPECT_TRUE(at::equal(mert::read_npy_index(dir / "f2.npy", 1).to(at::kFloat),
+                        at::arange(12, 24, at::kFloat).reshape({3, 4})));
   expect_mert_error([&] { mert::read_npy(dir / "i1.npy"); }, "int8", "'|i1'");
 
   // One-byte dtypes numpy writes for 0/1 targets: '|b1' (bool) and '|u1' (uint8).
@@ -133,6 +138,37 @@ TEST(Npy, InteropWithNumpy) {
   EXPECT_EQ(std::system(check.c_str()), 0);
 }
 
+// The streamed writer in float16, and reading one index of the first axis back: what the
+// frame-level probe cache writes ([layers, T, D]) and loads one layer at a time.
+TEST(Npy, HalfStreamAndFirstAxisIndex) {
+  TempDir dir;
+  at::manual_seed(5);
+  const at::Tensor x = at::randn({3, 7, 5});
+  {
+    mert::NpyStreamWriter w(dir / "h.npy", {3, 7, 5}, at::kHalf);
+    w.write_at(35, x[1]);  // blocks in any order
+    w.write_at(0, x[0]);
+    w.write_at(70, x[2].to(at::kDouble));
+    w.commit();
+  }
+  const at::Tensor back = mert::read_npy(dir / "h.npy");
+  EXPECT_EQ(back.scalar_type(), at::kHalf);
+  EXPECT_TRUE(at::equal(back, x.to(at::kHalf)));
+  for (int64_t i = 0; i < 3; ++i) EXPECT_TRUE(at::equal(mert::read_npy_index(dir / "h.npy", i), x[i].to(at::kHalf))) << i;
+  expect_mert_error([&] { mert::read_npy_index(dir / "h.npy", 3); }, "index past the end", "out of range");
+  expect_mert_error([&] { mert::read_npy_index(dir / "h.npy", -1); }, "negative index", "out of range");
+  mert::write_npy(dir / "s.npy", at::scalar_tensor(1.0));
+  expect_mert_error([&] { mert::read_npy_index(dir / "s.npy", 0); }, "0-d array", "0-dimensional");
+  EXPECT_THROW(mert::NpyStreamWriter(dir / "i.npy", {2}, at::kLong), mert::Error);
+  if (oracle_python_has("numpy")) {
+    const std::string check = "/usr/bin/python3 -c \"import numpy as np, sys\n"
+                              "a = np.load(sys.argv[1])\n"
+                              "assert a.dtype == np.float16 and a.shape == (3, 7, 5), a.dtype\n\" " +
+                              (dir / "h.npy");
+    EXPECT_EQ(std::system(check.c_str()), 0);
+  }
+}
+
 TEST(Npy, CorruptAndUnsupportedThrow) {
   TempDir dir;
   mert::write_npy(dir / "ok.npy", at::arange(10, at::kFloat));
@@ -163,5 +199,5 @@ TEST(Npy, CorruptAndUnsupportedThrow) {
     }
   }
   expect_mert_error([&] { mert::read_npy(dir / "missing.npy"); }, "missing");
-  expect_mert_error([&] { mert::write_npy(dir / "h.npy", at::ones({2}, at::kHalf)); }, "half", "float32");
+  expect_mert_error([&] { mert::write_npy(dir / "c.npy", at::ones({2}, at::kComplexFloat)); }, "complex", "float32");
 }

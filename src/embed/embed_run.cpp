@@ -191,7 +191,7 @@ void embed_group(LoadedModel& m, const RunOptions& o, std::vector<Member>& membe
       }
       if (eo.pool == Pool::None) {
         mb.shape = {n_layers, mb.plan.total_frames, H};
-        if (!mb.d->recompute_only) mb.writer = std::make_unique<NpyStreamWriter>(mb.d->output, mb.shape);
+        if (!mb.d->recompute_only) mb.writer = std::make_unique<NpyStreamWriter>(mb.d->output, mb.shape, o.half_frames ? at::kHalf : at::kFloat);
       } else if (eo.pool == Pool::Chunks) {
         mb.shape = {n_layers, static_cast<int64_t>(mb.plan.size()), H};
         if (!mb.d->recompute_only) mb.sum = torch::empty(mb.shape, torch::kFloat);
@@ -277,7 +277,7 @@ std::string run_settings_json(const LoadedModel& m, const RunOptions& o) {
   j["hop_sec"] = o.embed.hop_sec > 0 ? o.embed.hop_sec : o.embed.chunk_sec;
   j["normalize"] = !m.preprocessor.do_normalize ? "off" : o.embed.normalize_per_chunk ? "per-chunk" : "per-file";
   j["sample_rate"] = m.config.sample_rate;
-  j["dtype"] = "float32";
+  j["dtype"] = o.half_frames && o.embed.pool == Pool::None ? "float16" : "float32";
   if (m.model->dtype() != torch::kFloat) j["compute_dtype"] = compute_dtype_name(m.model->dtype());  // fp32 runs keep older settings files valid
   return j.dump(2) + "\n";
 }

@@ -20,6 +20,8 @@ struct RunOptions {
   // Files whose chunks may share a batch: fixed groups of this many consecutive inputs. A group
   // with any missing output is recomputed whole on resume (outputs stay byte-identical).
   int group_files = 1;
+  // Pool::None: store frames as float16 (half the disk; frame-level probe caches).
+  bool half_frames = false;
 };
 
 // A cheap, stable fingerprint of a model dir (16 hex digits): both JSON files in full and samples

@@ -25,9 +25,13 @@ std::string hex8(const std::string& s) {
   return buf;
 }
 
+std::string npy_path(const std::string& dir, const std::string& id) { return (fs::path(dir) / (id + ".npy")).string(); }
+
+}  // namespace
+
 // Items share a cache when they come from the same data dir with the same cutting; the task
 // name does not matter (synth-pitch and synth-instrument read the same notes).
-std::string data_tag(const TaskSpec& task, const ProbeOptions& o) {
+std::string cache_data_tag(const TaskSpec& task, const ProbeOptions& o) {
   const fs::path abs = fs::absolute(o.data_dir).lexically_normal();
   const std::string base = abs.filename().empty() ? abs.parent_path().filename().string() : abs.filename().string();
   char cut[64];
@@ -35,7 +39,7 @@ std::string data_tag(const TaskSpec& task, const ProbeOptions& o) {
   return base + "-" + cut + "-" + hex8(abs.string());
 }
 
-std::vector<InputItem> input_items(const TaskSpec& task, const ProbeDataset& data) {
+std::vector<InputItem> cache_input_items(const TaskSpec& task, const ProbeDataset& data) {
   std::vector<InputItem> items;
   items.reserve(data.items.size());
   for (const auto& it : data.items) {
@@ -46,13 +50,9 @@ std::vector<InputItem> input_items(const TaskSpec& task, const ProbeDataset& dat
   return items;
 }
 
-std::string npy_path(const std::string& dir, const std::string& id) { return (fs::path(dir) / (id + ".npy")).string(); }
-
-}  // namespace
-
 CacheInfo build_cache(const TaskSpec& task, const ProbeDataset& data, const ProbeOptions& o, ProbeObserver& obs) {
   const std::string root = o.cache_dir.empty() ? (fs::path(o.out_dir) / "cache").string() : o.cache_dir;
-  const auto items = input_items(task, data);
+  const auto items = cache_input_items(task, data);
   CacheInfo info;
   RunStats st;
   if (!o.features.hand.empty()) {
@@ -63,7 +63,7 @@ CacheInfo build_cache(const TaskSpec& task, const ProbeDataset& data, const Prob
     fo.jobs = std::max(1, o.features.jobs);
     fo.overwrite = o.overwrite;
     info.source = "features:" + o.features.hand;
-    info.dir = (fs::path(root) / ("features-" + o.features.hand) / data_tag(task, o)).string();
+    info.dir = (fs::path(root) / ("features-" + o.features.hand) / cache_data_tag(task, o)).string();
     fo.out_dir = info.dir;
     obs.on_message("caching " + o.features.hand + " mean/std features of " + std::to_string(items.size()) +
                    " items -> " + info.dir);
@@ -80,7 +80,7 @@ CacheInfo build_cache(const TaskSpec& task, const ProbeDataset& data, const Prob
     ro.embed.batch = std::max(1, o.features.embed_batch);
     ro.embed.validate(m.config);
     ro.overwrite = o.overwrite;
-    info.dir = (fs::path(root) / ("model-" + model_fingerprint(m) + "-" + o.features.dtype) / data_tag(task, o)).string();
+    info.dir = (fs::path(root) / ("model-" + model_fingerprint(m) + "-" + o.features.dtype) / cache_data_tag(task, o)).string();
     ro.out_dir = info.dir;
     obs.on_message("caching hidden states (" + std::to_string(m.config.num_hidden_layers + 1) + " layers, " +
                    ro.embed.to_string() + ") of " + std::to_string(items.size()) + " items -> " + info.dir);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "embed/inputs.h"
 #include "probe/probe.h"
 
 namespace mert::probe {
@@ -28,6 +29,12 @@ struct CacheInfo {
   int64_t num_hidden_layers = 0;  // L (hidden states 0..L are cached); 0 for hand features
   std::vector<std::string> failed_ids;  // items whose audio could not be used
 };
+
+// The name of a dataset's sub-dir in a cache: items share a cache when they come from the same
+// data dir with the same cutting (synth-pitch and synth-instrument read the same notes).
+std::string cache_data_tag(const TaskSpec& task, const ProbeOptions& o);
+// The items as the embed and teacher engines take them, cropped to the task's crop_sec.
+std::vector<InputItem> cache_input_items(const TaskSpec& task, const ProbeDataset& data);
 
 // Fills the cache for `items` (every split) and returns where it is. Items already cached are
 // skipped; failures are listed in the cache dir's failures.tsv and returned.

@@ -1,5 +1,5 @@
 #pragma once
-// `mert probe`: the MARBLE probing protocol for clip-level tasks. Frozen features (a model's
+// `mert probe`: the MARBLE probing protocol for clip-level and frame-level tasks. Frozen features (a model's
 // hidden states or a hand-crafted baseline) are cached per chunk, a small MLP head is trained per
 // (learning rate, layer) sweep point, the point best on the validation split is chosen, and its
 // test-split predictions are scored once. See docs/PROBE.md.
@@ -27,7 +27,16 @@ struct TaskSpec {
   // Test metrics whose mean (x100) is the task's score in a MARBLE-style average.
   std::vector<std::string> score_metrics;
   std::string monitor;     // the validation metric that selects epochs and sweep points
+  // Frame-level tasks (Beat, Chords): training crops (seconds, 0 = whole items), the frames
+  // either side of a beat also labelled beat in training, and the default learning rates (a
+  // frame head costs ~frames-per-item times a clip head, so the sweep is narrower).
+  double train_crop_sec = 0;
+  int beat_widen = 0;
+  std::vector<double> default_lrs;  // empty: kProtocolLrs
 };
+
+// The six learning rates of MARBLE's sweep.
+inline const std::vector<double> kProtocolLrs{5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2};
 
 const std::vector<TaskSpec>& task_specs();
 // Throws mert::Error listing the known names.
@@ -53,7 +62,7 @@ struct ProbeOptions {
   std::string task, data_dir, out_dir;
   std::string cache_dir;  // "" = <out_dir>/cache; share one between runs to never re-embed
   FeatureSource features;
-  std::vector<double> lrs{5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2};
+  std::vector<double> lrs;   // empty = the task's default_lrs (clip-level tasks: kProtocolLrs)
   std::vector<int> layers;  // empty = every hidden state and the weighted sum
   uint64_t seed = 1234;
   int batch_files = 64;     // items per batch (each expanded into all its chunks)

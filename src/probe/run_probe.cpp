@@ -23,6 +23,7 @@
 #include "util/worker_pool.h"
 #include "probe/feature_cache.h"
 #include "probe/report.h"
+#include "probe/sweep_points.h"
 #include "probe/train_head.h"
 
 namespace mert::probe {
@@ -30,58 +31,6 @@ namespace fs = std::filesystem;
 namespace {
 
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-const char* type_name(TaskType t) {
-  switch (t) {
-    case TaskType::Multiclass: return "multiclass";
-    case TaskType::Multilabel: return "multilabel";
-    case TaskType::Regression: return "regression";
-    case TaskType::Key: return "key";
-  }
-  return "?";
-}
-
-std::string point_name(double lr, int layer) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "lr%g_layer%s", lr, layer_label(layer).c_str());
-  return buf;
-}
-
-nlohmann::ordered_json point_json(const PointResult& p) {
-  nlohmann::ordered_json j;
-  j["lr"] = p.lr;
-  j["layer"] = layer_label(p.layer);
-  j["valid"] = p.valid;
-  j["best_epoch"] = p.best_epoch;
-  j["epochs"] = p.epochs;
-  j["train_sec"] = p.train_sec;
-  if (!p.key_strategy.empty()) j["key_strategy"] = p.key_strategy;
-  j["test"] = p.test;
-  return j;
-}
-
-PointResult point_from_json(const nlohmann::json& j) {
-  PointResult p;
-  p.lr = j.at("lr").get<double>();
-  const std::string layer = j.at("layer").get<std::string>();
-  p.layer = layer == "wsum" ? kWeightedSum : std::stoi(layer);
-  p.valid = j.at("valid").is_null() ? NAN : j.at("valid").get<double>();
-  p.best_epoch = j.at("best_epoch").get<int>();
-  p.epochs = j.at("epochs").get<int>();
-  p.train_sec = j.at("train_sec").get<double>();
-  if (j.contains("key_strategy")) p.key_strategy = j.at("key_strategy").get<std::string>();
-  for (const auto& kv : j.at("test").items()) p.test[kv.key()] = kv.value().is_null() ? NAN : kv.value().get<double>();
-  p.resumed = true;
-  return p;
-}
-
-// The test object of results.json, with the names `mert metrics` prints (regression: r2 as a list).
 nlohmann::ordered_json test_json(const TaskSpec& task, const ProbeDataset& data, const std::map<std::string, double>& m) {
   nlohmann::ordered_json j;
   if (task.type == TaskType::Regression) {
@@ -91,12 +40,6 @@ nlohmann::ordered_json test_json(const TaskSpec& task, const ProbeDataset& data,
   }
   for (const auto& kv : m) j[kv.first] = kv.first == "skipped_classes" ? nlohmann::json(static_cast<int64_t>(kv.second)) : nlohmann::json(kv.second);
   return j;
-}
-
-double task_score(const TaskSpec& task, const std::map<std::string, double>& test) {
-  double s = 0;
-  for (const auto& m : task.score_metrics) s += test.at(m);
-  return 100.0 * s / static_cast<double>(task.score_metrics.size());
 }
 
 // The test predictions of the chosen point, for anyone to rescore.
@@ -136,7 +79,6 @@ void ProbeOptions::validate() const {
   if (features.model_dir.empty() == features.hand.empty())
     throw Error("give either a model dir or a hand feature (mfcc, logmel, cqt or chroma)");
   if (!features.hand.empty()) parse_teacher_feature(features.hand);  // throws on unknown names
-  if (lrs.empty()) throw Error("no learning rates given");
   for (double lr : lrs)
     if (!(lr > 0) || !std::isfinite(lr)) throw Error("learning rates must be positive");
   if (batch_files < 1) throw Error("the batch (items per step) must be >= 1");
@@ -145,9 +87,11 @@ void ProbeOptions::validate() const {
   if (max_epochs < 0) throw Error("the epoch count must be >= 0");
 }
 
-ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
-  o.validate();
-  const TaskSpec& task = find_task(o.task);
+ProbeReport run_probe(const ProbeOptions& options, ProbeObserver& obs) {
+  options.validate();
+  const TaskSpec& task = find_task(options.task);
+  ProbeOptions o = options;
+  if (o.lrs.empty()) o.lrs = kProtocolLrs;
   const auto t_start = std::chrono::steady_clock::now();
   const ProbeDataset data = task.reader(o.data_dir);
   std::map<std::string, int> per_split;
@@ -270,9 +214,7 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
   }
 
   // Selection by validation only; ties go to the first point in sweep order.
-  report.chosen = report.points.front();
-  for (const auto& p : report.points)
-    if (p.valid > report.chosen.valid || !std::isfinite(report.chosen.valid)) report.chosen = p;
+  report.chosen = choose_point(report.points);
   report.score = task_score(task, report.chosen.test);
 
   const std::string out = o.out_dir;
@@ -284,7 +226,7 @@ ProbeReport run_probe(const ProbeOptions& o, ProbeObserver& obs) {
   nlohmann::ordered_json r;
   r["format"] = "mert-probe-results/1";
   r["task"] = task.name;
-  r["type"] = type_name(task.type);
+  r["type"] = task_type_name(task.type);
   r["data_dir"] = fs::absolute(o.data_dir).lexically_normal().string();
   r["items"] = {{"train", d.train.items.size()}, {"valid", d.valid.items.size()}, {"test", d.test.items.size()}};
   r["items_failed"] = cache.failed_ids;

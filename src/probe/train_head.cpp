@@ -11,6 +11,7 @@
 #include <set>
 
 #include "mert/error.h"
+#include "probe/epoch_schedule.h"
 #include "probe/probe_head.h"
 
 namespace mert::probe {
@@ -64,6 +65,20 @@ at::Tensor layer_input(const ProbeData& d, const at::Tensor& x, int layer) {
   return v.select(1, layer).contiguous();
 }
 
+at::Tensor forward_all(ProbeHead& head, const at::Tensor& input) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> outs;
+  for (int64_t s = 0; s < input.size(0); s += 4096) outs.push_back(head->forward(input.narrow(0, s, std::min<int64_t>(4096, input.size(0) - s))));
+  return torch::cat(outs, 0);
+}
+
+// Outputs in the targets' units (regression: standardisation undone).
+at::Tensor to_target_units(const ProbeData& d, TaskType type, const at::Tensor& out) {
+  return type == TaskType::Regression ? out * d.target_std + d.target_mean : out;
+}
+
+}  // namespace
+
 // Splittable seeding: a point's randomness depends on (seed, lr, layer) only, not on the order
 // in which the sweep visits points, so a resumed sweep gives the same numbers.
 uint64_t point_seed(uint64_t seed, double lr, int layer) {
@@ -79,20 +94,6 @@ uint64_t point_seed(uint64_t seed, double lr, int layer) {
   mix(static_cast<uint64_t>(static_cast<int64_t>(layer)));
   return h;
 }
-
-at::Tensor forward_all(ProbeHead& head, const at::Tensor& input) {
-  torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> outs;
-  for (int64_t s = 0; s < input.size(0); s += 4096) outs.push_back(head->forward(input.narrow(0, s, std::min<int64_t>(4096, input.size(0) - s))));
-  return torch::cat(outs, 0);
-}
-
-// Outputs in the targets' units (regression: standardisation undone).
-at::Tensor to_target_units(const ProbeData& d, TaskType type, const at::Tensor& out) {
-  return type == TaskType::Regression ? out * d.target_std + d.target_mean : out;
-}
-
-}  // namespace
 
 ProbeData prepare_data(const TaskSpec& task, const ProbeDataset& data, const CacheInfo& cache, bool standardize_features) {
   ProbeData d;
@@ -128,7 +129,7 @@ TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const P
   ProbeHead head(d.train.features.dim(), s.hidden, d.outputs, s.layer == kWeightedSum ? n_layers - 1 : 0, s.dropout,
                  gen);
   torch::optim::Adam opt(head->parameters(), torch::optim::AdamOptions(s.lr));
-  double lr = s.lr;
+  EpochSchedule schedule(s.lr, s.plateau_patience, s.early_stop_patience);
 
   auto loss_of = [&](const at::Tensor& out, const at::Tensor& y) {
     switch (task.type) {
@@ -144,9 +145,6 @@ TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const P
   for (int64_t i = 0; i < n_items; ++i) order[static_cast<size_t>(i)] = i;
 
   TrainedPoint tp;
-  double best = -std::numeric_limits<double>::infinity();  // best-epoch monitor (checkpointing, early stop)
-  double plateau_best = -std::numeric_limits<double>::infinity();
-  int plateau_bad = 0, stop_wait = 0;
   std::vector<at::Tensor> best_state;
   for (int epoch = 1; epoch <= s.max_epochs; ++epoch) {
     head->train();
@@ -177,25 +175,15 @@ TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const P
     head->eval();
     const Evaluation ev = evaluate(task, data, to_target_units(d, task.type, forward_all(head, x_valid)),
                                    d.valid.features.offset, d.valid.features.chunks, d.valid.y);
-    const double m = std::isfinite(ev.monitor) ? ev.monitor : -std::numeric_limits<double>::infinity();
-    if (m > best) {  // checkpoint and early stopping: strict improvement
-      best = m;
+    const auto step = schedule.after_epoch(ev.monitor);
+    if (step.best) {
       tp.result.best_epoch = epoch;
       best_state.clear();
       for (const auto& p : head->parameters()) best_state.push_back(p.detach().clone());
-      stop_wait = 0;
-    } else if (++stop_wait >= s.early_stop_patience) {
-      break;
     }
-    // ReduceLROnPlateau(mode=max, factor=0.5, threshold=1e-4 relative), as PyTorch's.
-    if (m > plateau_best * (1 + 1e-4)) {
-      plateau_best = m;
-      plateau_bad = 0;
-    } else if (++plateau_bad > s.plateau_patience) {
-      lr *= 0.5;
-      for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
-      plateau_bad = 0;
-    }
+    if (step.stop) break;
+    if (step.lr_changed)
+      for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(schedule.lr());
   }
   // Restore the best epoch (or keep the initial weights if no epoch was ever scored).
   if (!best_state.empty()) {

@@ -48,6 +48,10 @@ struct TrainedPoint {
   std::vector<double> layer_mix;  // weighted sum: the learned softmax weights of layers 1..L
 };
 
+// A sweep point's seed: it depends on (seed, lr, layer) only, not on the order in which the sweep
+// visits points, so a resumed sweep gives the same numbers.
+uint64_t point_seed(uint64_t seed, double lr, int layer);
+
 TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const ProbeData& d, const TrainSettings& s);
 
 }  // namespace mert::probe

@@ -105,13 +105,20 @@ int cmd_probe(int argc, char** argv) {
             "sweep.csv, layer_curve.svg, test_scores.npy / test_targets.npy / test_ids.txt (test_keys.tsv and\n"
             "test_keys_ref.tsv for key tasks) to rescore with 'mert metrics'. A killed run resumes: cached\n"
             "features and finished sweep points are kept. Data layouts and the protocol: docs/PROBE.md.\n\n"
+            "Frame-level tasks (synth-beat, synth-chords) label every 75 Hz frame: the same head runs on each\n"
+            "frame (10 s training crops), beats are decoded with the DBN tracker and chords by merging equal\n"
+            "frames; the chosen point's test estimates go to test_estimates/ beside test_reference/ (rescore:\n"
+            "'mert metrics beat|chord --ref test_reference --est test_estimates'). Only the hidden states the\n"
+            "sweep needs are cached, as float16 frames (95M: 3.5 MB per layer per 30 s item); the sweep loads\n"
+            "one layer at a time. Give --layers to cache fewer (e.g. --layers 6 for a quick look).\n\n"
             "tasks:\n" + task_list() +
             "\nsuites (--suite, --data holds one sub-dir per task): synth (synth-pitch and synth-instrument read\n"
             "<data>/pitch, synth-key <data>/key, synth-tags <data>/tags, synth-tempo <data>/beat: the outputs of\n"
-            "'mert synth pitch|key|tags|beat'), marble (every real task: <data>/nsynth, gtzan, giantsteps,\n"
+            "'mert synth pitch|key|tags|beat'), synth-frame (synth-beat <data>/beat, synth-chords <data>/chords),\n"
+            "marble (every real task: <data>/nsynth, gtzan, giantsteps,\n"
             "mtt, emo, vocalset, mtg-jamendo).");
   args.option("task", "", "the task, or a comma list of tasks (then --data holds the sub-dirs a suite reads)");
-  args.option("suite", "", "run a suite of tasks: synth or marble; writes summary.md / summary.json");
+  args.option("suite", "", "run a suite of tasks: synth, synth-frame or marble; writes summary.md / summary.json");
   args.option("data", "d", "the dataset dir (for a suite: the dir holding one sub-dir per task)");
   args.option("model", "m", std::string("model dir (Hugging Face layout) whose hidden states are probed (default, "
                                "without --features: the shipped ") + kDefaultModelName + ")");
@@ -119,7 +126,7 @@ int cmd_probe(int argc, char** argv) {
   args.option("out", "o", "output dir (required)");
   args.option("cache", "", "feature cache dir, shareable between runs (default <out>/cache)");
   args.option("dtype", "", "model compute dtype for caching: fp32, bf16 or int8", "fp32");
-  args.option("lrs", "", "learning rates, comma list", "5e-5,1e-4,5e-4,1e-3,5e-3,1e-2");
+  args.option("lrs", "", "learning rates, comma list (default: 5e-5,1e-4,5e-4,1e-3,5e-3,1e-2; frame-level tasks 1e-4,1e-3,1e-2)");
   args.option("layers", "", "'all' (every hidden state + wsum) or a comma list of indices and 'wsum'", "all");
   args.flag("quick", "everyday mode: --lrs 1e-3,5e-3 --layers wsum (unless given)");
   args.option("seed", "", "seed of head initialisation, dropout and batch order", "1234");
@@ -144,7 +151,8 @@ int cmd_probe(int argc, char** argv) {
   o.features.embed_batch = args.get_int("embed-batch");
   o.features.jobs = args.get_int("jobs");
   const bool quick = args.flag_set("quick");
-  o.lrs = parse_lrs(quick && !args.given("lrs") ? "1e-3,5e-3" : args.get("lrs"));
+  if (args.has("lrs")) o.lrs = parse_lrs(args.get("lrs"));
+  else if (quick) o.lrs = parse_lrs("1e-3,5e-3");  // else empty: the task's default
   o.layers = parse_probe_layers(quick && !args.given("layers") ? "wsum" : args.get("layers"));
   o.seed = static_cast<uint64_t>(std::stoull(args.get("seed")));
   o.max_epochs = args.get_int("epochs");

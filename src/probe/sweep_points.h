@@ -1,0 +1,24 @@
+#pragma once
+// A probe sweep's points on disk and their selection, shared by the clip-level and frame-level
+// runs: each point's name (`lr<lr>_layer<layer>`), its JSON record in points/, and the choice of
+// the point best on validation.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "probe/probe.h"
+
+namespace mert::probe {
+
+std::string read_text(const std::string& path);  // the whole file ("" when it cannot be read)
+std::string point_name(double lr, int layer);     // "lr0.001_layer7", "lr0.001_layerwsum"
+nlohmann::ordered_json point_json(const PointResult& p);
+PointResult point_from_json(const nlohmann::json& j);  // marks the point as resumed
+// The task's MARBLE-style score (x100): the mean of its score_metrics in `test`.
+double task_score(const TaskSpec& task, const std::map<std::string, double>& test);
+// The point with the best validation monitor; ties go to the first in sweep order.
+PointResult choose_point(const std::vector<PointResult>& points);
+const char* task_type_name(TaskType t);  // "multiclass", ..., "beat", "chords"
+
+}  // namespace mert::probe

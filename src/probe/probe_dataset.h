@@ -8,7 +8,10 @@
 
 namespace mert::probe {
 
-enum class TaskType { Multiclass, Multilabel, Regression, Key };
+// Clip-level types score one label per item; Beat and Chords label every model frame, from the
+// item's annotation file.
+enum class TaskType { Multiclass, Multilabel, Regression, Key, Beat, Chords };
+inline bool is_frame_level(TaskType t) { return t == TaskType::Beat || t == TaskType::Chords; }
 
 struct ProbeItem {
   std::string id;             // unique within the dataset, usable in a file name (no '/' needed)
@@ -16,6 +19,7 @@ struct ProbeItem {
   std::string split;          // "train" | "valid" | "test"
   int64_t label = -1;         // Multiclass / Key: class index into class_names
   std::vector<float> targets; // Multilabel: 0/1 per class; Regression: one value per output
+  std::string annotation;     // Beat: a .beats file; Chords: a .lab file (both checked by the reader)
   // A segment of the file (VocalSet-style chunked recordings); duration 0 = to the end.
   double start_sec = 0, duration_sec = 0;
 };

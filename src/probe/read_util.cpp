@@ -221,6 +221,10 @@ ProbeDataset DatasetBuilder::finish() {
         for (float t : it.targets)
           if (!std::isfinite(t)) throw Error(o + ": regression target is not finite");
         break;
+      case TaskType::Beat:
+      case TaskType::Chords:
+        if (it.annotation.empty()) throw Error(o + ": no annotation file");
+        break;
     }
   }
 

@@ -46,6 +46,8 @@ ProbeDataset read_synth_instrument(const std::string& root);  // same data, 11 f
 ProbeDataset read_synth_key(const std::string& root);         // `synth key`: <split>/key_*.key
 ProbeDataset read_synth_tags(const std::string& root);        // `synth tags`: annotations_final.csv
 ProbeDataset read_synth_tempo(const std::string& root);       // `synth beat`: .bpm, regression
+ProbeDataset read_synth_beat(const std::string& root);        // `synth beat`: .beats, frame level
+ProbeDataset read_synth_chords(const std::string& root);      // `synth chords`: .lab, frame level
 
 // The layouts shared by a real dataset and its `mert synth` counterpart.
 enum class NsynthLabel { Pitch, InstrumentFamily };

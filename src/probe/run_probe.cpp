@@ -23,6 +23,7 @@
 #include "util/worker_pool.h"
 #include "probe/feature_cache.h"
 #include "probe/report.h"
+#include "probe/run_frame_probe.h"
 #include "probe/sweep_points.h"
 #include "probe/train_head.h"
 
@@ -91,7 +92,8 @@ ProbeReport run_probe(const ProbeOptions& options, ProbeObserver& obs) {
   options.validate();
   const TaskSpec& task = find_task(options.task);
   ProbeOptions o = options;
-  if (o.lrs.empty()) o.lrs = kProtocolLrs;
+  if (o.lrs.empty()) o.lrs = task.default_lrs.empty() ? kProtocolLrs : task.default_lrs;
+  if (is_frame_level(task.type)) return run_frame_probe(task, o, obs);
   const auto t_start = std::chrono::steady_clock::now();
   const ProbeDataset data = task.reader(o.data_dir);
   std::map<std::string, int> per_split;

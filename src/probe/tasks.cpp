@@ -1,4 +1,4 @@
-// The table of clip-level probing tasks: reader, audio cutting and training settings per task
+// The table of probing tasks: reader, audio cutting and training settings per task
 // (reference/marble-protocol.md §2.2–§2.3). The synthetic tasks take their analogue's settings.
 #include <algorithm>
 
@@ -27,6 +27,17 @@ TaskSpec regression(std::string name, std::string summary, DatasetReader reader,
                     double chunk, int layer) {
   return TaskSpec{std::move(name), std::move(summary), TaskType::Regression, reader, std::move(suite_dir), crop, chunk,
                   5, 20, 100, layer, kR2, "r2_mean"};
+}
+// Frame-level tasks: MARBLE's beat settings (plateau 6, stop 20, 100 epochs, 10 s training crops,
+// beats widened by one frame), hidden states cached in 30 s chunks.
+TaskSpec frame_task(std::string name, std::string summary, TaskType type, DatasetReader reader, std::string suite_dir,
+                    std::string metric) {
+  TaskSpec t{std::move(name), std::move(summary), type, reader, std::move(suite_dir), 0, 30, 6, 20, 100, kWeightedSum,
+             {metric}, metric};
+  t.train_crop_sec = 10;
+  t.beat_widen = type == TaskType::Beat ? 1 : 0;
+  t.default_lrs = {1e-4, 1e-3, 1e-2};
+  return t;
 }
 TaskSpec key(std::string name, std::string summary, DatasetReader reader, std::string suite_dir) {
   return TaskSpec{std::move(name), std::move(summary), TaskType::Key, reader, std::move(suite_dir), 0, 30,
@@ -63,6 +74,10 @@ const std::vector<TaskSpec>& task_specs() {
       tagging("synth-tags", "mert synth tags: instrument families and drums (multi-label)", read_synth_tags, "tags",
               kWeightedSum),
       regression("synth-tempo", "mert synth beat: tempo in BPM (regression)", read_synth_tempo, "beat", 0, 30, 5),
+      frame_task("synth-beat", "mert synth beat: beat tracking, frame head + DBN (frame level)", TaskType::Beat,
+                 read_synth_beat, "beat", "f_measure"),
+      frame_task("synth-chords", "mert synth chords: major/minor chords per frame (frame level)", TaskType::Chords,
+                 read_synth_chords, "chords", "majmin"),
   };
   return specs;
 }
@@ -77,13 +92,14 @@ const TaskSpec& find_task(const std::string& name) {
 
 std::vector<std::string> suite_tasks(const std::string& suite) {
   if (suite == "synth") return {"synth-pitch", "synth-instrument", "synth-key", "synth-tags", "synth-tempo"};
+  if (suite == "synth-frame") return {"synth-beat", "synth-chords"};
   if (suite == "marble") {
     std::vector<std::string> out;
     for (const auto& t : task_specs())
       if (t.name.rfind("synth-", 0) != 0) out.push_back(t.name);
     return out;
   }
-  throw Error("unknown suite '" + suite + "' (synth or marble; or give a comma list of tasks)");
+  throw Error("unknown suite '" + suite + "' (synth, synth-frame or marble; or give a comma list of tasks)");
 }
 
 }  // namespace mert::probe

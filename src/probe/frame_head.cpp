@@ -10,6 +10,7 @@
 #include "mert/error.h"
 #include "probe/epoch_schedule.h"
 #include "probe/frame_targets.h"
+#include "probe/readers.h"
 #include "probe/probe_head.h"
 
 namespace mert::probe {
@@ -32,7 +33,7 @@ FrameSplit load_split(const TaskSpec& task, const ProbeDataset& data, const Fram
     const std::string& file = s.items[i]->annotation;
     std::vector<int64_t> t;
     if (task.type == TaskType::Beat) {
-      s.ref_beats.push_back(metrics::read_beat_times(file));
+      s.ref_beats.push_back(read_beat_annotation(file));
       t = beat_frame_targets(s.ref_beats.back(), s.features.frames[i], fps, widen);
     } else {
       s.ref_chords.push_back(metrics::read_chord_lab(file));

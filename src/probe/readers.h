@@ -19,6 +19,13 @@ ProbeDataset read_nsynth_instrument(const std::string& root);  // 11 instrument 
 // GTZAN genres/<genre>/<genre>.000NN.wav (or genres_original/, Data/genres_original/) with the
 // fault-filtered lists {train,valid,test}_filtered.txt in root.
 ProbeDataset read_gtzan(const std::string& root);
+// The same items with GTZAN-Rhythm beat annotations (frame level): <root>/rhythm/jams/<track>.wav.jams
+// (JAMS, the v2 release; or <root>/jams/) or <root>/beats/<track>.beats; tracks without one are
+// left out with a note.
+ProbeDataset read_gtzan_beat(const std::string& root);
+// A beat annotation's times: a JAMS file (its first 'beat' or 'beat_position' annotation) or a
+// beat list as metrics::read_beat_times reads it. Throws mert::Error naming the file.
+std::vector<double> read_beat_annotation(const std::string& path);
 
 // test: giantsteps-key-dataset*/; train/valid: giantsteps-mtg-key-dataset*/ (jukemir rules).
 ProbeDataset read_giantsteps_key(const std::string& root);

@@ -19,6 +19,7 @@
 #include "mert/config.h"
 #include "mert/error.h"
 #include "probe/frame_head.h"
+#include "probe/readers.h"
 #include "probe/report.h"
 #include "probe/sweep_points.h"
 #include "util/system_info.h"
@@ -82,7 +83,7 @@ void write_estimates(const std::string& out, const TaskSpec& task, const ProbeDa
     if (it.split != "test" || failed.count(it.id)) continue;
     std::string ref, mine;
     if (task.type == TaskType::Beat) {
-      ref = beats_text(metrics::read_beat_times(it.annotation));
+      ref = beats_text(read_beat_annotation(it.annotation));
       mine = beats_text(est.at(it.id).get<std::vector<double>>());
     } else {
       ref = lab_text(metrics::read_chord_lab(it.annotation));

@@ -74,6 +74,8 @@ const std::vector<TaskSpec>& task_specs() {
       tagging("synth-tags", "mert synth tags: instrument families and drums (multi-label)", read_synth_tags, "tags",
               kWeightedSum),
       regression("synth-tempo", "mert synth beat: tempo in BPM (regression)", read_synth_tempo, "beat", 0, 30, 5),
+      frame_task("gtzan-beat", "GTZAN-Rhythm beat tracking, frame head + DBN (frame level), GTZAN's filtered split",
+                 TaskType::Beat, read_gtzan_beat, "gtzan", "f_measure"),
       frame_task("synth-beat", "mert synth beat: beat tracking, frame head + DBN (frame level)", TaskType::Beat,
                  read_synth_beat, "beat", "f_measure"),
       frame_task("synth-chords", "mert synth chords: major/minor chords per frame (frame level)", TaskType::Chords,

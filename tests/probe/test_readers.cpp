@@ -229,6 +229,68 @@ TEST(ReadGtzan, ListsAndGenres) {
   }
 }
 
+TEST(ReadGtzanBeat, JamsAndBeatListsBesideTheGenreLayout) {
+  TempDir d;
+  gtzan_fixture(d, "genres");
+  // JAMS 0.3 (a list of observations, after a tempo annotation), JAMS 0.2 (parallel arrays), a
+  // plain beat list under jams/ and beats/; reggae.00000 has none and is left out with a note.
+  write(d / "rhythm/jams/blues.00012.wav.jams",
+        R"({"annotations": [{"namespace": "tempo", "data": [{"time": 0, "value": 120}]},
+                            {"namespace": "beat", "data": [{"time": 0.5, "duration": 0, "value": 1},
+                                                           {"time": 1.0, "duration": 0, "value": 2}]}]})");
+  write(d / "rhythm/jams/rock.00001.wav.jams",
+        R"({"annotations": [{"namespace": "beat_position", "data": {"time": [0.25, 0.75, 1.25], "value": [1, 2, 3]}}]})");
+  write(d / "beats/hiphop.00099.beats", "0.1\n0.6 2\n");
+  write(d / "jams/classical.00003.wav.jams", R"({"annotations": [{"namespace": "beat", "data": []}]})");
+  testing::internal::CaptureStderr();
+  const ProbeDataset ds = read_gtzan_beat(d.str());
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("1 track(s) without a beat annotation left out (first: reggae.00000"), std::string::npos) << err;
+  EXPECT_EQ(ds.type, TaskType::Beat);
+  EXPECT_EQ(ds.class_names, (std::vector<std::string>{"no-beat", "beat"}));
+  ASSERT_EQ(ds.items.size(), 4u);
+  auto m = by_id(ds);
+  EXPECT_TRUE(read_beat_annotation(m.at("classical__classical.00003")->annotation).empty());
+  EXPECT_EQ(read_beat_annotation(m.at("blues__blues.00012")->annotation), (std::vector<double>{0.5, 1.0}));
+  EXPECT_EQ(read_beat_annotation(m.at("rock__rock.00001")->annotation), (std::vector<double>{0.25, 0.75, 1.25}));
+  EXPECT_EQ(read_beat_annotation(m.at("hiphop__hiphop.00099")->annotation), (std::vector<double>{0.1, 0.6}));
+  EXPECT_EQ(m.at("hiphop__hiphop.00099")->split, "test");
+  // rhythm/jams/ comes first; a malformed annotation fails the reader, naming the file.
+  write(d / "rhythm/jams/classical.00003.wav.jams", R"({"annotations": [{"namespace": "chord", "data": []}]})");
+  expect_error([&] { read_gtzan_beat(d.str()); }, {"classical.00003.wav.jams", "no 'beat' annotation"});
+  write(d / "rhythm/jams/classical.00003.wav.jams", R"({"annotations": [{"namespace": "beat", "data": [{"time": "x"}]}]})");
+  expect_error([&] { read_gtzan_beat(d.str()); }, {"classical.00003.wav.jams", "not a number"});
+  write(d / "rhythm/jams/classical.00003.wav.jams", "{not json");
+  expect_error([&] { read_gtzan_beat(d.str()); }, {"classical.00003.wav.jams", "malformed JSON"});
+}
+
+TEST(ReadSynthFrame, BeatsAndChordLabs) {
+  TempDir d;
+  const char* splits[] = {"train", "valid", "test"};
+  for (int s = 0; s < 3; ++s) {
+    const std::string base = std::string(splits[s]) + "/beat_00000" + std::to_string(s);
+    write(d / ("beat/" + base + ".beats"), "0.5\t1\n1.0\t2\n");
+    write(d / ("beat/" + base + ".bpm"), "120\n");
+    touch(d / ("beat/" + base + ".flac"));
+    const std::string c = std::string(splits[s]) + "/chords_00000" + std::to_string(s);
+    write(d / ("chords/" + c + ".lab"), "0\t1.5\tC:maj\n1.5\t3\tA:min7\n");
+    touch(d / ("chords/" + c + ".flac"));
+  }
+  const ProbeDataset b = read_synth_beat(d / "beat");
+  EXPECT_EQ(b.type, TaskType::Beat);
+  ASSERT_EQ(b.items.size(), 3u);
+  EXPECT_EQ(b.items[1].annotation, d / "beat/valid/beat_000001.beats");
+  EXPECT_EQ(b.items[1].path, d / "beat/valid/beat_000001.flac");
+  const ProbeDataset c = read_synth_chords(d / "chords");
+  EXPECT_EQ(c.type, TaskType::Chords);
+  EXPECT_EQ(c.class_names.size(), 25u);
+  EXPECT_EQ(c.items[2].annotation, d / "chords/test/chords_000002.lab");
+  write(d / "beat/train/beat_000000.beats", "0.5\nsoon\n");
+  expect_error([&] { read_synth_beat(d / "beat"); }, {"beat_000000.beats:2", "'soon'"});
+  write(d / "chords/valid/chords_000001.lab", "0\t1\tC:maj\n1\t2\tH:maj\n");
+  expect_error([&] { read_synth_chords(d / "chords"); }, {"chords_000001.lab", "'H:maj'"});
+}
+
 TEST(ReadGtzan, OriginalAuFilesAndErrors) {
   {
     TempDir d;

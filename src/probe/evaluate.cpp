@@ -84,6 +84,10 @@ Evaluation evaluate(const TaskSpec& task, const ProbeDataset& data, const at::Te
       }
       break;
     }
+    case TaskType::Beat:
+    case TaskType::Chords:
+    case TaskType::Stems:
+      throw Error(task.name + " is a frame-level task: it is scored per frame, not by averaging chunks");
   }
   e.monitor = e.metrics.at(task.monitor);
   return e;

@@ -53,6 +53,7 @@ FrameCacheInfo build_frame_cache(const TaskSpec& task, const ProbeDataset& data,
     fo.overwrite = o.overwrite;
     info.source = "features:" + o.features.hand;
     info.layers = {0};
+    info.sample_rate = static_cast<int64_t>(fo.params.sample_rate);
     info.fps = static_cast<double>(fo.params.sample_rate) / static_cast<double>(fo.grid.hop());
     info.dir = (fs::path(root) / ("frames-features-" + o.features.hand) / cache_data_tag(task, o)).string();
     fo.out_dir = info.dir;
@@ -64,6 +65,7 @@ FrameCacheInfo build_frame_cache(const TaskSpec& task, const ProbeDataset& data,
     info.model_config = m.config.to_string();
     info.num_hidden_layers = m.config.num_hidden_layers;
     info.layers = layers;
+    info.sample_rate = m.config.sample_rate;
     info.fps = static_cast<double>(m.config.sample_rate) / static_cast<double>(ModelGrid{m.config.conv_kernel, m.config.conv_stride}.hop());
     RunOptions ro;
     ro.embed.pool = Pool::None;

@@ -18,6 +18,7 @@ struct FrameCacheInfo {
   std::vector<int> layers;  // the hidden state of each cached layer, in file order ({0} for hand features)
   int64_t num_hidden_layers = 0;  // L of the model (0 for hand features)
   double fps = 75;                // frames per second of the model grid
+  int64_t sample_rate = 24000;    // the rate audio is decoded at (grid hop = sample_rate / fps)
   std::vector<std::string> failed_ids;
 };
 

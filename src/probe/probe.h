@@ -32,7 +32,11 @@ struct TaskSpec {
   // frame head costs ~frames-per-item times a clip head, so the sweep is narrower).
   double train_crop_sec = 0;
   int beat_widen = 0;
-  std::vector<double> default_lrs;  // empty: kProtocolLrs
+  std::vector<double> default_lrs{};  // empty: kProtocolLrs
+  // Source separation: random training segments (seconds) and how many per track and epoch.
+  double segment_sec = 6;
+  int segments_per_track = 64;
+  double score_scale = 100;  // the score is the mean of score_metrics times this (SDR: 1, in dB)
 };
 
 // The six learning rates of MARBLE's sweep.
@@ -74,6 +78,7 @@ struct ProbeOptions {
   // Heads trained at once, each single-threaded (0 = libtorch's intra-op thread count). A head's
   // numbers do not depend on this or on the thread count.
   int sweep_jobs = 0;
+  int segments_per_track = 0;  // source separation: training segments per track and epoch (0 = the task's)
 
   void validate() const;
 };

@@ -9,9 +9,9 @@
 namespace mert::probe {
 
 // Clip-level types score one label per item; Beat and Chords label every model frame, from the
-// item's annotation file.
-enum class TaskType { Multiclass, Multilabel, Regression, Key, Beat, Chords };
-inline bool is_frame_level(TaskType t) { return t == TaskType::Beat || t == TaskType::Chords; }
+// item's annotation file; Stems separates the item's audio into the stems of its track folder.
+enum class TaskType { Multiclass, Multilabel, Regression, Key, Beat, Chords, Stems };
+inline bool is_frame_level(TaskType t) { return t == TaskType::Beat || t == TaskType::Chords || t == TaskType::Stems; }
 
 struct ProbeItem {
   std::string id;             // unique within the dataset, usable in a file name (no '/' needed)
@@ -19,7 +19,8 @@ struct ProbeItem {
   std::string split;          // "train" | "valid" | "test"
   int64_t label = -1;         // Multiclass / Key: class index into class_names
   std::vector<float> targets; // Multilabel: 0/1 per class; Regression: one value per output
-  std::string annotation;     // Beat: a .beats file; Chords: a .lab file (both checked by the reader)
+  std::string annotation;     // Beat: a .beats file; Chords: a .lab file (both checked by the
+                              // reader); Stems: the track folder holding the target stems
   // A segment of the file (VocalSet-style chunked recordings); duration 0 = to the end.
   double start_sec = 0, duration_sec = 0;
 };

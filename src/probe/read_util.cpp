@@ -223,6 +223,7 @@ ProbeDataset DatasetBuilder::finish() {
         break;
       case TaskType::Beat:
       case TaskType::Chords:
+      case TaskType::Stems:
         if (it.annotation.empty()) throw Error(o + ": no annotation file");
         break;
     }

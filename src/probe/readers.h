@@ -56,6 +56,15 @@ ProbeDataset read_synth_tempo(const std::string& root);       // `synth beat`: .
 ProbeDataset read_synth_beat(const std::string& root);        // `synth beat`: .beats, frame level
 ProbeDataset read_synth_chords(const std::string& root);      // `synth chords`: .lab, frame level
 
+// Source separation (TaskType::Stems): an item is a track folder (ProbeItem::annotation) whose
+// mixture is the audio; targets vocals, drums, bass, other (stem_target_names()).
+ProbeDataset read_synth_stems(const std::string& root);  // `synth stems`: <split>/stems_NNNNNN/*.flac
+// MUSDB18 as WAV folders: train/<track>/, test/<track>/; musdb's 14 validation tracks from train.
+ProbeDataset read_musdb(const std::string& root);
+const std::vector<std::string>& stem_target_names();
+// <track_dir>/<source>.flac, else .wav.
+std::string stem_file(const std::string& track_dir, const std::string& source);
+
 // The layouts shared by a real dataset and its `mert synth` counterpart.
 enum class NsynthLabel { Pitch, InstrumentFamily };
 // `name` prefixes messages; audio is <note_str> + the first of `audio_exts` that exists.

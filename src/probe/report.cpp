@@ -149,7 +149,7 @@ void write_results_md(const std::string& path, const TaskSpec& task, const std::
      << "- chosen by validation " << task.monitor << ": lr " << num(chosen.lr, "%g") << ", layer "
      << layer_label(chosen.layer) << " (valid " << num(chosen.valid) << ", best epoch " << chosen.best_epoch << " of "
      << chosen.epochs << ")" << (chosen.key_strategy.empty() ? "" : ", clip ensemble " + chosen.key_strategy) << "\n"
-     << "- score (MARBLE-style, x100): **" << num(score, "%.2f") << "**\n\n"
+     << "- score (MARBLE-style, " << (task.score_scale == 100 ? "x100" : "dB") << "): **" << num(score, "%.2f") << "**\n\n"
      << "## Test metrics of the chosen point\n\n| metric | value |\n|---|---|\n";
   for (const auto& kv : chosen.test) os << "| " << kv.first << " | " << num(kv.second, "%.6f") << " |\n";
   os << "\n## Per layer (best learning rate by validation)\n\n| layer | lr | valid " << task.monitor << " | test "
@@ -186,7 +186,7 @@ void write_suite_summary(const std::string& dir, const std::vector<ProbeReport>&
   const double avg = reports.empty() ? 0 : sum / static_cast<double>(reports.size());
   md << "| **average** | | | | **" << num(avg, "%.2f") << "** |\n\n"
      << "Score per task: the mean of its test metrics x100 as MARBLE averages them (accuracy; ROC-AUC and AP;\n"
-     << "mean R2; key weighted score); the average is the mean over tasks (docs/PROBE.md).\n";
+     << "mean R2; key weighted score; beat F; chord majmin; SDR in dB, not x100); the average is the mean over tasks (docs/PROBE.md).\n";
   j["average"] = avg;
   io::write_text_atomic(dir + "/summary.md", md.str());
   io::write_text_atomic(dir + "/summary.json", j.dump(2) + "\n");

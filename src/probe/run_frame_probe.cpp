@@ -13,12 +13,15 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "io/atomic_file.h"
 #include "io/run_dir.h"
 #include "mert/beat_tracker.h"
 #include "mert/config.h"
 #include "mert/error.h"
 #include "probe/frame_head.h"
+#include "probe/stems_head.h"
 #include "probe/readers.h"
 #include "probe/report.h"
 #include "probe/sweep_points.h"
@@ -104,6 +107,20 @@ std::vector<const ProbeItem*> usable_items(const ProbeDataset& data, const Frame
   return out;
 }
 
+void save_head(StemsHead& head, const std::string& path) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  torch::save(head, tmp);
+  fs::rename(tmp, path);
+}
+
+void load_head(StemsHead& head, const std::string& path) {
+  try {
+    torch::load(head, path);
+  } catch (const c10::Error& e) {
+    throw Error(path + ": cannot load the head's weights (" + std::string(e.what_without_backtrace()) + ")");
+  }
+}
+
 std::string gib(int64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / static_cast<double>(int64_t{1} << 30));
@@ -173,6 +190,9 @@ ProbeReport run_frame_probe(const TaskSpec& task, const ProbeOptions& o, ProbeOb
   }();
   const metrics::DbnBeatTracker dbn(dbn_options);
   const int64_t crop_frames = static_cast<int64_t>(std::llround(task.train_crop_sec * cache.fps));
+  StemsSettings stems_settings;
+  stems_settings.segment_sec = task.segment_sec;
+  stems_settings.segments_per_track = o.segments_per_track > 0 ? o.segments_per_track : task.segments_per_track;
 
   nlohmann::ordered_json settings;
   settings["format"] = "mert-frame-probe/1";
@@ -187,6 +207,11 @@ ProbeReport run_frame_probe(const TaskSpec& task, const ProbeOptions& o, ProbeOb
   settings["train_crop_frames"] = crop_frames;
   settings["beat_widen"] = task.beat_widen;
   if (task.type == TaskType::Beat) settings["dbn"] = dbn_options.to_string();
+  if (task.type == TaskType::Stems) {
+    settings["segment_sec"] = stems_settings.segment_sec;
+    settings["segments_per_track"] = stems_settings.segments_per_track;
+    settings["stems_batch"] = stems_settings.batch;
+  }
   const std::string point_dir = (fs::path(o.out_dir) / "points").string();
   fs::create_directories(point_dir);
   if (o.overwrite)
@@ -205,7 +230,8 @@ ProbeReport run_frame_probe(const TaskSpec& task, const ProbeOptions& o, ProbeOb
   size_t done = 0;
   for (size_t i = 0; i < grid.size(); ++i) {
     io::remove_stale_temps(base_of(i) + ".json");
-    if (fs::exists(base_of(i) + ".json")) {
+    io::remove_stale_temps(base_of(i) + ".pt");
+    if (fs::exists(base_of(i) + ".json") && (task.type != TaskType::Stems || fs::exists(base_of(i) + ".pt"))) {
       report.points[i] = point_from_json(nlohmann::json::parse(read_text(base_of(i) + ".json")));
       ++done;
     } else {
@@ -222,7 +248,9 @@ ProbeReport run_frame_probe(const TaskSpec& task, const ProbeOptions& o, ProbeOb
   for (int layer : layers) {
     const auto& todo = todo_by_layer[layer];
     if (todo.empty()) continue;
-    const FrameData d = load_frame_data(task, data, cache, layer, task.beat_widen);
+    const bool stems = task.type == TaskType::Stems;
+    const FrameData d = stems ? FrameData{} : load_frame_data(task, data, cache, layer, task.beat_widen);
+    const StemsData sd = stems ? load_stems_data(data, cache, layer, true) : StemsData{};
     const int jobs = static_cast<int>(std::min<size_t>(todo.size(), static_cast<size_t>(max_jobs)));
     util::WorkerPool pool(jobs);
     struct RestoreThreads {
@@ -242,25 +270,62 @@ ProbeReport run_frame_probe(const TaskSpec& task, const ProbeOptions& o, ProbeOb
       s.max_epochs = max_epochs;
       s.plateau_patience = task.plateau_patience;
       s.early_stop_patience = task.early_stop_patience;
-      const TrainedFramePoint tp = train_frame_point(task, data, d, s, crop_frames, dbn);
-      nlohmann::ordered_json j = point_json(tp.result);
-      if (!tp.layer_mix.empty()) j["layer_mix"] = tp.layer_mix;
-      j["test_estimates"] = estimates_json(task, d.test, tp.test);
-      io::write_text_atomic(base_of(i) + ".json", j.dump() + "\n");
+      PointResult result;
+      if (stems) {
+        TrainedStemsPoint tp = train_stems_point(sd, s, stems_settings);
+        // The head's weights first, then the record: the chosen point's test separations are
+        // remade from them at the end (audio is too large to keep per point).
+        save_head(tp.head, base_of(i) + ".pt");
+        nlohmann::ordered_json j = point_json(tp.result);
+        if (!tp.layer_mix.empty()) j["layer_mix"] = tp.layer_mix;
+        io::write_text_atomic(base_of(i) + ".json", j.dump() + "\n");
+        result = tp.result;
+      } else {
+        const TrainedFramePoint tp = train_frame_point(task, data, d, s, crop_frames, dbn);
+        nlohmann::ordered_json j = point_json(tp.result);
+        if (!tp.layer_mix.empty()) j["layer_mix"] = tp.layer_mix;
+        j["test_estimates"] = estimates_json(task, d.test, tp.test);
+        io::write_text_atomic(base_of(i) + ".json", j.dump() + "\n");
+        result = tp.result;
+      }
       std::lock_guard<std::mutex> g(mu);
-      report.points[i] = tp.result;
+      report.points[i] = result;
       ++trained;
       ++done;
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - sweep_start).count();
-      obs.on_point(done, grid.size(), tp.result, wall / static_cast<double>(trained) * static_cast<double>(total_todo - trained));
+      obs.on_point(done, grid.size(), result, wall / static_cast<double>(trained) * static_cast<double>(total_todo - trained));
     });
   }
 
   report.chosen = choose_point(report.points);
   report.score = task_score(task, report.chosen.test);
   const std::string out = o.out_dir;
-  const auto record = nlohmann::json::parse(read_text((fs::path(point_dir) / (point_name(report.chosen.lr, report.chosen.layer) + ".json")).string()));
-  write_estimates(out, task, data, cache, record);
+  const std::string chosen_base = (fs::path(point_dir) / point_name(report.chosen.lr, report.chosen.layer)).string();
+  const auto record = nlohmann::json::parse(read_text(chosen_base + ".json"));
+  if (task.type == TaskType::Stems) {
+    // The chosen head separates the test tracks again and writes them; the numbers must be the
+    // ones its sweep point recorded.
+    obs.on_message("writing the chosen head's test separations");
+    const StemsData sd = load_stems_data(data, cache, report.chosen.layer, false);
+    TrainSettings s;
+    s.lr = report.chosen.lr;
+    s.layer = report.chosen.layer;
+    s.seed = o.seed;
+    s.hidden = o.hidden;
+    StemsHead head = make_stems_head(sd, s);
+    load_head(head, chosen_base + ".pt");
+    for (const char* sub : {"/test_estimates", "/test_reference"}) fs::remove_all(out + sub);
+    // One thread, as the sweep's heads ran: the same reductions, so the same samples.
+    const int threads = torch::get_num_threads();
+    at::set_num_threads(1);
+    const auto again = evaluate_stems(head, sd, sd.test, out);
+    at::set_num_threads(threads);
+    if (again != report.chosen.test)
+      throw Error("the chosen head's test separations score " + std::to_string(again.at("sdr")) + " dB, its sweep point recorded " +
+                  std::to_string(report.chosen.test.at("sdr")) + " dB (" + chosen_base + ".pt changed?)");
+  } else {
+    write_estimates(out, task, data, cache, record);
+  }
   std::string classes;
   for (const auto& c : data.class_names) classes += c + "\n";
   io::write_text_atomic(out + "/classes.txt", classes);

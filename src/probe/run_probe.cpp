@@ -84,6 +84,7 @@ void ProbeOptions::validate() const {
     if (!(lr > 0) || !std::isfinite(lr)) throw Error("learning rates must be positive");
   if (batch_files < 1) throw Error("the batch (items per step) must be >= 1");
   if (hidden < 1) throw Error("the hidden width must be >= 1");
+  if (segments_per_track < 0) throw Error("the segments per track must be >= 0");
   if (!(dropout >= 0 && dropout < 1)) throw Error("dropout must be in [0, 1)");
   if (max_epochs < 0) throw Error("the epoch count must be >= 0");
 }

@@ -52,7 +52,7 @@ PointResult point_from_json(const nlohmann::json& j) {
 double task_score(const TaskSpec& task, const std::map<std::string, double>& test) {
   double s = 0;
   for (const auto& m : task.score_metrics) s += test.at(m);
-  return 100.0 * s / static_cast<double>(task.score_metrics.size());
+  return task.score_scale * s / static_cast<double>(task.score_metrics.size());
 }
 
 PointResult choose_point(const std::vector<PointResult>& points) {
@@ -70,6 +70,7 @@ const char* task_type_name(TaskType t) {
     case TaskType::Key: return "key";
     case TaskType::Beat: return "beat";
     case TaskType::Chords: return "chords";
+    case TaskType::Stems: return "stems";
   }
   return "?";
 }

@@ -15,7 +15,8 @@ std::string read_text(const std::string& path);  // the whole file ("" when it c
 std::string point_name(double lr, int layer);     // "lr0.001_layer7", "lr0.001_layerwsum"
 nlohmann::ordered_json point_json(const PointResult& p);
 PointResult point_from_json(const nlohmann::json& j);  // marks the point as resumed
-// The task's MARBLE-style score (x100): the mean of its score_metrics in `test`.
+// The task's MARBLE-style score: the mean of its score_metrics in `test`, times score_scale
+// (x100; SDR stays in dB).
 double task_score(const TaskSpec& task, const std::map<std::string, double>& test);
 // The point with the best validation monitor; ties go to the first in sweep order.
 PointResult choose_point(const std::vector<PointResult>& points);

@@ -39,6 +39,14 @@ TaskSpec frame_task(std::string name, std::string summary, TaskType type, Datase
   t.default_lrs = {1e-4, 1e-3, 1e-2};
   return t;
 }
+// Source separation: MARBLE's MUSDB18 settings (plateau 3, stop 10, 100 epochs, layer 7).
+TaskSpec stems_task(std::string name, std::string summary, DatasetReader reader, std::string suite_dir) {
+  TaskSpec t{std::move(name), std::move(summary), TaskType::Stems, reader, std::move(suite_dir), 0, 30, 3, 10, 100, 7,
+             {"sdr"}, "sdr"};
+  t.default_lrs = {1e-4, 1e-3, 1e-2};
+  t.score_scale = 1;
+  return t;
+}
 TaskSpec key(std::string name, std::string summary, DatasetReader reader, std::string suite_dir) {
   return TaskSpec{std::move(name), std::move(summary), TaskType::Key, reader, std::move(suite_dir), 0, 30,
                   5, 20, 100, 8, kKey, "weighted_score"};
@@ -76,10 +84,14 @@ const std::vector<TaskSpec>& task_specs() {
       regression("synth-tempo", "mert synth beat: tempo in BPM (regression)", read_synth_tempo, "beat", 0, 30, 5),
       frame_task("gtzan-beat", "GTZAN-Rhythm beat tracking, frame head + DBN (frame level), GTZAN's filtered split",
                  TaskType::Beat, read_gtzan_beat, "gtzan", "f_measure"),
+      stems_task("musdb18", "MUSDB18 source separation (WAV folders), 4 targets, global SDR (frame level)", read_musdb,
+                 "musdb18"),
       frame_task("synth-beat", "mert synth beat: beat tracking, frame head + DBN (frame level)", TaskType::Beat,
                  read_synth_beat, "beat", "f_measure"),
       frame_task("synth-chords", "mert synth chords: major/minor chords per frame (frame level)", TaskType::Chords,
                  read_synth_chords, "chords", "majmin"),
+      stems_task("synth-stems", "mert synth stems: separate vocals/drums/bass/other, global SDR (frame level)",
+                 read_synth_stems, "stems"),
   };
   return specs;
 }
@@ -94,7 +106,7 @@ const TaskSpec& find_task(const std::string& name) {
 
 std::vector<std::string> suite_tasks(const std::string& suite) {
   if (suite == "synth") return {"synth-pitch", "synth-instrument", "synth-key", "synth-tags", "synth-tempo"};
-  if (suite == "synth-frame") return {"synth-beat", "synth-chords"};
+  if (suite == "synth-frame") return {"synth-beat", "synth-chords", "synth-stems"};
   if (suite == "marble") {
     std::vector<std::string> out;
     for (const auto& t : task_specs())

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`mert probe` on the frame-level tasks (synth-beat, synth-chords) end to end, with a micro random
+"""`mert probe` on the frame-level tasks (synth-beat, synth-chords, synth-stems) end to end, with a micro random
 model and hand-crafted baselines on small `mert synth` sets:
 
 - both tasks run; results.json's test metrics equal `mert metrics beat|chord` on the written
@@ -10,10 +10,12 @@ model and hand-crafted baselines on small `mert synth` sets:
   hidden states the sweep needs;
 - baselines: log-mel (+ flux) on beats and chroma on chords run through the same heads; chroma
   beats the random micro model on chords;
+- source separation runs (micro model and log-mel); its test SDRs equal `mert metrics sdr` and
+  numpy's global SDR on the written separations;
 - a rerun reads every point back and gives the same results; a sweep point's numbers do not
   depend on how many heads train at once;
 - bad input (a layer that does not exist, a malformed .beats or .lab) is a one-line error.
-Needs MERT_BIN and ORACLE_PYTHON's numpy and mir_eval."""
+Needs MERT_BIN and ORACLE_PYTHON's numpy, scipy and mir_eval."""
 import json
 import os
 import shutil
@@ -23,6 +25,7 @@ import tempfile
 
 import mir_eval
 import numpy as np
+import scipy.io.wavfile
 
 MERT = os.environ["MERT_BIN"]
 SF = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
@@ -103,6 +106,26 @@ def verify(out, kind):
     return r
 
 
+def verify_stems(out):
+    r = json.load(open(f"{out}/results.json"))
+    test = r["test"]
+    cli = json.loads(run("metrics", "sdr", "--ref", f"{out}/test_reference", "--est", f"{out}/test_estimates").stdout)
+    got = {"sdr": cli["mean"], **{f"sdr_{s}": v["mean"] for s, v in cli["sources"].items()},
+           **{f"sdr_median_{s}": v["median"] for s, v in cli["sources"].items()}}
+    check(got == test, f"{out}: results.json test == `mert metrics sdr` on the written separations, exactly")
+    sdr = {s: [] for s in ("vocals", "drums", "bass", "other")}
+    for i in sorted(os.listdir(f"{out}/test_reference")):
+        for s in sdr:
+            ref = scipy.io.wavfile.read(f"{out}/test_reference/{i}/{s}.wav")[1].astype(np.float64)
+            est = scipy.io.wavfile.read(f"{out}/test_estimates/{i}/{s}.wav")[1].astype(np.float64)
+            sdr[s].append(10 * np.log10((np.sum(ref ** 2) + 1e-7) / (np.sum((ref - est) ** 2) + 1e-7)))
+    want = {f"sdr_{s}": float(np.mean(v)) for s, v in sdr.items()}
+    want["sdr"] = float(np.mean(list(want.values())))
+    check(close(test, want, 1e-6), f"{out}: test SDRs == numpy's global SDR on the written files ({want['sdr']:.3f} dB)")
+    check(r["type"] == "stems" and r["score"] == test["sdr"], f"{out}: the score is the mean SDR in dB")
+    return r
+
+
 def comparable(r):
     r = json.loads(json.dumps(r))
     for k in ("wall_sec", "build"):
@@ -135,6 +158,17 @@ def main():
     check(rc["features"]["cached_layers"] == [1] and rc["classes"][0] == "N" and len(rc["classes"]) == 25,
           "chords: only hidden state 1 cached; 25 classes (N + 24 major/minor)")
     check(rc["protocol"]["lrs"] == [1e-3], "--lrs overrides the frame tasks' default")
+
+    # Source separation: a few short segments per track, a narrow head (the pipeline is under test).
+    run("synth", "stems", "-o", f"{w}/stems", "--count", "20", "--sec", "4", "--soundfont", SF, "--jobs", "2", "--seed", "5")
+    small = ["--lrs", "1e-3", "--epochs", "2", "--segments", "2", "--hidden", "32"]
+    run("probe", "--task", "synth-stems", "--data", f"{w}/stems", "-m", f"{w}/micro", "-o", f"{w}/stems-micro",
+        "--layers", "1", *small)
+    verify_stems(f"{w}/stems-micro")
+    run("probe", "--task", "synth-stems", "--data", f"{w}/stems", "--features", "logmel", "-o", f"{w}/stems-logmel", *small)
+    rs = verify_stems(f"{w}/stems-logmel")
+    check(rs["features"]["hand"] == "logmel" and os.path.exists(f"{w}/stems-logmel/points/lr0.001_layer0.pt"),
+          "log-mel baseline on stems; the point's head weights are kept")
 
     # The cache: float16 frames equal to `mert embed --pool none`, rounded.
     cache = r["features"]["cache"]

@@ -264,6 +264,36 @@ TEST(ReadGtzanBeat, JamsAndBeatListsBesideTheGenreLayout) {
   expect_error([&] { read_gtzan_beat(d.str()); }, {"classical.00003.wav.jams", "malformed JSON"});
 }
 
+TEST(ReadStems, MusdbWavFoldersAndSynthStems) {
+  TempDir d;
+  auto track = [&](const std::string& dir, const std::string& ext) {
+    for (const char* s : {"mixture", "vocals", "drums", "bass", "other"}) touch(d / (dir + "/" + s + ext));
+  };
+  track("musdb/train/ANiMAL - Rockshow", ".wav");          // one of musdb's 14 validation tracks
+  track("musdb/train/A Classic Education - NightOwl", ".wav");
+  track("musdb/test/Al James - Schoolboy Facination", ".wav");
+  const ProbeDataset m = read_musdb(d / "musdb");
+  EXPECT_EQ(m.type, TaskType::Stems);
+  EXPECT_EQ(m.class_names, (std::vector<std::string>{"vocals", "drums", "bass", "other"}));
+  ASSERT_EQ(m.items.size(), 3u);
+  auto by = by_id(m);
+  EXPECT_EQ(by.at("ANiMAL_-_Rockshow")->split, "valid");
+  EXPECT_EQ(by.at("A_Classic_Education_-_NightOwl")->split, "train");
+  EXPECT_EQ(by.at("Al_James_-_Schoolboy_Facination")->split, "test");
+  EXPECT_EQ(by.at("ANiMAL_-_Rockshow")->path, d / "musdb/train/ANiMAL - Rockshow/mixture.wav");
+  EXPECT_EQ(by.at("ANiMAL_-_Rockshow")->annotation, d / "musdb/train/ANiMAL - Rockshow");
+  std::filesystem::remove(d / "musdb/test/Al James - Schoolboy Facination/bass.wav");
+  expect_error([&] { read_musdb(d / "musdb"); }, {"Al James - Schoolboy Facination has no bass stem"});
+
+  const char* splits[] = {"train", "valid", "test"};
+  for (int k = 0; k < 3; ++k) track(std::string("synth/") + splits[k] + "/stems_00000" + std::to_string(k), ".flac");
+  const ProbeDataset s = read_synth_stems(d / "synth");
+  ASSERT_EQ(s.items.size(), 3u);
+  EXPECT_EQ(s.items[2].split, "test");
+  EXPECT_EQ(s.items[2].annotation, d / "synth/test/stems_000002");
+  expect_error([&] { read_synth_stems(d / "nowhere"); }, {"expected the output of `mert synth stems`"});
+}
+
 TEST(ReadSynthFrame, BeatsAndChordLabs) {
   TempDir d;
   const char* splits[] = {"train", "valid", "test"};

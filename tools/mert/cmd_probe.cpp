@@ -132,6 +132,8 @@ int cmd_probe(int argc, char** argv) {
   args.option("seed", "", "seed of head initialisation, dropout and batch order", "1234");
   args.option("epochs", "", "maximum epochs (0 = the task's setting: 50 NSynth, else 100)", "0");
   args.option("batch", "", "items per training batch (each expanded into its chunks)", "64");
+  args.option("hidden", "", "width of the head's hidden layer (MARBLE: 512; source separation: its LSTM width)", "512");
+  args.option("segments", "", "source separation: random 6 s training segments per track and epoch (0 = the task's: 64, MARBLE's)", "0");
   args.option("embed-batch", "", "chunks per forward pass while caching features", "1");
   args.option("jobs", "j", "hand features: files computed in parallel", "2");
   args.option("threads", "t", "threads (0 = one per core): intra-op threads while caching; heads trained at once in the sweep, one thread each (a head's numbers do not depend on it)", "0");
@@ -157,6 +159,8 @@ int cmd_probe(int argc, char** argv) {
   o.seed = static_cast<uint64_t>(std::stoull(args.get("seed")));
   o.max_epochs = args.get_int("epochs");
   o.batch_files = args.get_int("batch");
+  o.hidden = args.get_int("hidden");
+  o.segments_per_track = args.get_int("segments");
   o.skip_failed = args.flag_set("skip-failed");
   o.overwrite = args.flag_set("overwrite");
 

@@ -127,7 +127,7 @@ TrainedFramePoint train_frame_point(const TaskSpec& task, const ProbeDataset& da
   if ((s.layer == kWeightedSum) != wsum) throw Error("frame features do not match the layer choice");
   ProbeHead head(x.size(-1), s.hidden, d.outputs, wsum ? x.size(1) : 0, s.dropout, gen);
   torch::optim::Adam opt(head->parameters(), torch::optim::AdamOptions(s.lr));
-  EpochSchedule schedule(s.lr, s.plateau_patience, s.early_stop_patience);
+  EpochControl control(*head, opt, s.lr, s.plateau_patience, s.early_stop_patience);
 
   const auto& f = d.train.features;
   const auto n_items = static_cast<int64_t>(d.train.items.size());
@@ -135,13 +135,9 @@ TrainedFramePoint train_frame_point(const TaskSpec& task, const ProbeDataset& da
   for (int64_t i = 0; i < n_items; ++i) order[static_cast<size_t>(i)] = i;
 
   TrainedFramePoint tp;
-  std::vector<at::Tensor> best_state;
   for (int epoch = 1; epoch <= s.max_epochs; ++epoch) {
     head->train();
-    for (int64_t i = n_items - 1; i > 0; --i) {  // Fisher-Yates, portable across standard libraries
-      const auto j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
-      std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
-    }
+    shuffle_order(order, rng);
     bool finite = true;
     for (int64_t b = 0; b < n_items; b += s.batch_files) {
       std::vector<int64_t> rows;
@@ -178,21 +174,10 @@ TrainedFramePoint train_frame_point(const TaskSpec& task, const ProbeDataset& da
 
     head->eval();
     const FrameEvaluation ev = evaluate_frames(task, data, d, d.valid, forward_frames(head, d, d.valid), dbn);
-    const auto step = schedule.after_epoch(ev.monitor);
-    if (step.best) {
-      tp.result.best_epoch = epoch;
-      best_state.clear();
-      for (const auto& p : head->parameters()) best_state.push_back(p.detach().clone());
-    }
-    if (step.stop) break;
-    if (step.lr_changed)
-      for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(schedule.lr());
+    if (control.after_epoch(epoch, ev.monitor)) break;
   }
-  if (!best_state.empty()) {
-    torch::NoGradGuard no_grad;
-    auto params = head->parameters();
-    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_state[i]);
-  }
+  control.restore_best();
+  tp.result.best_epoch = control.best_epoch();
   head->eval();
   tp.valid = evaluate_frames(task, data, d, d.valid, forward_frames(head, d, d.valid), dbn);
   tp.test = evaluate_frames(task, data, d, d.test, forward_frames(head, d, d.test), dbn);

@@ -26,7 +26,6 @@
 #include "probe/report.h"
 #include "probe/sweep_points.h"
 #include "util/system_info.h"
-#include "util/worker_pool.h"
 
 namespace mert::probe {
 namespace fs = std::filesystem;
@@ -194,16 +193,7 @@ ProbeReport run_frame_probe(const TaskSpec& task, const ProbeOptions& o, ProbeOb
   stems_settings.segment_sec = task.segment_sec;
   stems_settings.segments_per_track = o.segments_per_track > 0 ? o.segments_per_track : task.segments_per_track;
 
-  nlohmann::ordered_json settings;
-  settings["format"] = "mert-frame-probe/1";
-  settings["task"] = task.name;
-  settings["features"] = cache.source;
-  settings["cache"] = fs::absolute(cache.dir).lexically_normal().string();
-  settings["seed"] = o.seed;
-  settings["batch_files"] = o.batch_files;
-  settings["hidden"] = o.hidden;
-  settings["dropout"] = o.dropout;
-  settings["max_epochs"] = max_epochs;
+  nlohmann::ordered_json settings = sweep_settings("mert-frame-probe/1", task, cache.source, cache.dir, o, max_epochs);
   settings["train_crop_frames"] = crop_frames;
   settings["beat_widen"] = task.beat_widen;
   if (task.type == TaskType::Beat) settings["dbn"] = dbn_options.to_string();
@@ -251,25 +241,9 @@ ProbeReport run_frame_probe(const TaskSpec& task, const ProbeOptions& o, ProbeOb
     const bool stems = task.type == TaskType::Stems;
     const FrameData d = stems ? FrameData{} : load_frame_data(task, data, cache, layer, task.beat_widen);
     const StemsData sd = stems ? load_stems_data(data, cache, layer, true) : StemsData{};
-    const int jobs = static_cast<int>(std::min<size_t>(todo.size(), static_cast<size_t>(max_jobs)));
-    util::WorkerPool pool(jobs);
-    struct RestoreThreads {
-      int n;
-      ~RestoreThreads() { at::set_num_threads(n); }
-    } restore{prev_threads};
-    pool.parallel_for(static_cast<int64_t>(todo.size()), [&](int64_t k, int) {
-      at::set_num_threads(1);
-      const size_t i = todo[static_cast<size_t>(k)];
-      TrainSettings s;
-      s.lr = grid[i].first;
-      s.layer = grid[i].second;
-      s.seed = o.seed;
-      s.batch_files = o.batch_files;
-      s.hidden = o.hidden;
-      s.dropout = o.dropout;
-      s.max_epochs = max_epochs;
-      s.plateau_patience = task.plateau_patience;
-      s.early_stop_patience = task.early_stop_patience;
+    train_heads_at_once(todo.size(), max_jobs, [&](size_t k) {
+      const size_t i = todo[k];
+      const TrainSettings s = point_settings(task, o, grid[i].first, grid[i].second, max_epochs);
       PointResult result;
       if (stems) {
         TrainedStemsPoint tp = train_stems_point(sd, s, stems_settings);

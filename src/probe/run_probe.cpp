@@ -20,7 +20,6 @@
 #include "probe/probe.h"
 #include "mert/teacher_features.h"
 #include "util/system_info.h"
-#include "util/worker_pool.h"
 #include "probe/feature_cache.h"
 #include "probe/report.h"
 #include "probe/run_frame_probe.h"
@@ -132,16 +131,7 @@ ProbeReport run_probe(const ProbeOptions& options, ProbeObserver& obs) {
   const int max_epochs = o.max_epochs > 0 ? o.max_epochs : task.max_epochs;
 
   // Sweep points from an earlier run are reused only under identical settings.
-  nlohmann::ordered_json settings;
-  settings["format"] = "mert-probe/1";
-  settings["task"] = task.name;
-  settings["features"] = cache.source;
-  settings["cache"] = fs::absolute(cache.dir).lexically_normal().string();
-  settings["seed"] = o.seed;
-  settings["batch_files"] = o.batch_files;
-  settings["hidden"] = o.hidden;
-  settings["dropout"] = o.dropout;
-  settings["max_epochs"] = max_epochs;
+  nlohmann::ordered_json settings = sweep_settings("mert-probe/1", task, cache.source, cache.dir, o, max_epochs);
   const std::string point_dir = (fs::path(o.out_dir) / "points").string();
   fs::create_directories(point_dir);
   if (o.overwrite)
@@ -179,42 +169,23 @@ ProbeReport run_probe(const ProbeOptions& options, ProbeObserver& obs) {
   std::mutex mu;
   size_t trained = 0;
   const auto sweep_start = std::chrono::steady_clock::now();
-  if (!todo.empty()) {
-    util::WorkerPool pool(jobs);
-    // The calling thread trains heads too: restore its libtorch thread count however it ends.
-    struct RestoreThreads {
-      int n;
-      ~RestoreThreads() { at::set_num_threads(n); }
-    } restore{prev_threads};
-    pool.parallel_for(static_cast<int64_t>(todo.size()), [&](int64_t k, int) {
-      at::set_num_threads(1);
-      const size_t i = todo[static_cast<size_t>(k)];
-      TrainSettings s;
-      s.lr = grid[i].first;
-      s.layer = grid[i].second;
-      s.seed = o.seed;
-      s.batch_files = o.batch_files;
-      s.hidden = o.hidden;
-      s.dropout = o.dropout;
-      s.max_epochs = max_epochs;
-      s.plateau_patience = task.plateau_patience;
-      s.early_stop_patience = task.early_stop_patience;
-      const TrainedPoint tp = train_point(task, data, d, s);
-      nlohmann::ordered_json j = point_json(tp.result);
-      if (!tp.test.key_estimates.empty()) j["test_key_estimates"] = tp.test.key_estimates;
-      if (!tp.layer_mix.empty()) j["layer_mix"] = tp.layer_mix;
-      // Scores first, then the record: a point counts as done only when both exist.
-      const std::string base = base_of(i);
-      write_npy(base + ".test_scores.npy", tp.test.item_scores);
-      io::write_text_atomic(base + ".json", j.dump(2) + "\n");
-      std::lock_guard<std::mutex> g(mu);
-      report.points[i] = tp.result;
-      ++trained;
-      ++done;
-      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - sweep_start).count();
-      obs.on_point(done, grid.size(), tp.result, wall / static_cast<double>(trained) * static_cast<double>(todo.size() - trained));
-    });
-  }
+  train_heads_at_once(todo.size(), jobs, [&](size_t k) {
+    const size_t i = todo[k];
+    const TrainedPoint tp = train_point(task, data, d, point_settings(task, o, grid[i].first, grid[i].second, max_epochs));
+    nlohmann::ordered_json j = point_json(tp.result);
+    if (!tp.test.key_estimates.empty()) j["test_key_estimates"] = tp.test.key_estimates;
+    if (!tp.layer_mix.empty()) j["layer_mix"] = tp.layer_mix;
+    // Scores first, then the record: a point counts as done only when both exist.
+    const std::string base = base_of(i);
+    write_npy(base + ".test_scores.npy", tp.test.item_scores);
+    io::write_text_atomic(base + ".json", j.dump(2) + "\n");
+    std::lock_guard<std::mutex> g(mu);
+    report.points[i] = tp.result;
+    ++trained;
+    ++done;
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - sweep_start).count();
+    obs.on_point(done, grid.size(), tp.result, wall / static_cast<double>(trained) * static_cast<double>(todo.size() - trained));
+  });
 
   // Selection by validation only; ties go to the first point in sweep order.
   report.chosen = choose_point(report.points);

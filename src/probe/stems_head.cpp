@@ -249,17 +249,11 @@ TrainedStemsPoint train_stems_point(const StemsData& d, const TrainSettings& s, 
     throw Error("frame features do not match the layer choice");
   StemsHead head = make_stems_head(d, s);
   torch::optim::Adam opt(head->parameters(), torch::optim::AdamOptions(s.lr));
-  EpochSchedule schedule(s.lr, s.plateau_patience, s.early_stop_patience);
+  EpochControl control(*head, opt, s.lr, s.plateau_patience, s.early_stop_patience);
   const int64_t seg_frames = std::max<int64_t>(1, std::llround(st.segment_sec * static_cast<double>(d.sample_rate) / static_cast<double>(d.hop)));
   const auto n_tracks = static_cast<int64_t>(d.train.items.size());
 
   TrainedStemsPoint tp;
-  std::vector<at::Tensor> best_state;
-  auto snapshot = [&] {
-    best_state.clear();
-    for (const auto& p : head->parameters()) best_state.push_back(p.detach().clone());
-    for (const auto& b : head->buffers()) best_state.push_back(b.detach().clone());
-  };
   for (int epoch = 1; epoch <= s.max_epochs; ++epoch) {
     head->train();
     // This epoch's segments: segments_per_track of every track, shuffled, then cut into batches.
@@ -308,22 +302,10 @@ TrainedStemsPoint train_stems_point(const StemsData& d, const TrainSettings& s, 
     }
     tp.result.epochs = epoch;
     if (!finite) break;
-    const double valid = evaluate_stems(head, d, d.valid).at("sdr");
-    const auto step = schedule.after_epoch(valid);
-    if (step.best) {
-      tp.result.best_epoch = epoch;
-      snapshot();
-    }
-    if (step.stop) break;
-    if (step.lr_changed)
-      for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(schedule.lr());
+    if (control.after_epoch(epoch, evaluate_stems(head, d, d.valid).at("sdr"))) break;
   }
-  if (!best_state.empty()) {
-    torch::NoGradGuard no_grad;
-    size_t k = 0;
-    for (auto& p : head->parameters()) p.copy_(best_state[k++]);
-    for (auto& b : head->buffers()) b.copy_(best_state[k++]);
-  }
+  control.restore_best();
+  tp.result.best_epoch = control.best_epoch();
   tp.result.lr = s.lr;
   tp.result.layer = s.layer;
   tp.result.valid = evaluate_stems(head, d, d.valid).at("sdr");

@@ -1,10 +1,14 @@
 #include "probe/sweep_points.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include <ATen/Parallel.h>
+
 #include "probe/report.h"
+#include "util/worker_pool.h"
 
 namespace mert::probe {
 
@@ -73,6 +77,34 @@ const char* task_type_name(TaskType t) {
     case TaskType::Stems: return "stems";
   }
   return "?";
+}
+
+nlohmann::ordered_json sweep_settings(const std::string& format, const TaskSpec& task, const std::string& source,
+                                      const std::string& cache_dir, const ProbeOptions& o, int max_epochs) {
+  nlohmann::ordered_json j;
+  j["format"] = format;
+  j["task"] = task.name;
+  j["features"] = source;
+  j["cache"] = std::filesystem::absolute(cache_dir).lexically_normal().string();
+  j["seed"] = o.seed;
+  j["batch_files"] = o.batch_files;
+  j["hidden"] = o.hidden;
+  j["dropout"] = o.dropout;
+  j["max_epochs"] = max_epochs;
+  return j;
+}
+
+void train_heads_at_once(size_t count, int jobs, const std::function<void(size_t)>& fn) {
+  if (count == 0) return;
+  struct RestoreThreads {
+    int n;
+    ~RestoreThreads() { at::set_num_threads(n); }
+  } restore{at::get_num_threads()};
+  util::WorkerPool pool(static_cast<int>(std::min<size_t>(count, static_cast<size_t>(std::max(1, jobs)))));
+  pool.parallel_for(static_cast<int64_t>(count), [&](int64_t k, int) {
+    at::set_num_threads(1);
+    fn(static_cast<size_t>(k));
+  });
 }
 
 }  // namespace mert::probe

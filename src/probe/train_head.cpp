@@ -95,6 +95,24 @@ uint64_t point_seed(uint64_t seed, double lr, int layer) {
   return h;
 }
 
+void shuffle_order(std::vector<int64_t>& order, std::mt19937_64& rng) {
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng() % i)]);
+}
+
+TrainSettings point_settings(const TaskSpec& task, const ProbeOptions& o, double lr, int layer, int max_epochs) {
+  TrainSettings s;
+  s.lr = lr;
+  s.layer = layer;
+  s.seed = o.seed;
+  s.batch_files = o.batch_files;
+  s.hidden = o.hidden;
+  s.dropout = o.dropout;
+  s.max_epochs = max_epochs;
+  s.plateau_patience = task.plateau_patience;
+  s.early_stop_patience = task.early_stop_patience;
+  return s;
+}
+
 ProbeData prepare_data(const TaskSpec& task, const ProbeDataset& data, const CacheInfo& cache, bool standardize_features) {
   ProbeData d;
   d.train = load_split(data, cache, "train");
@@ -129,7 +147,7 @@ TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const P
   ProbeHead head(d.train.features.dim(), s.hidden, d.outputs, s.layer == kWeightedSum ? n_layers - 1 : 0, s.dropout,
                  gen);
   torch::optim::Adam opt(head->parameters(), torch::optim::AdamOptions(s.lr));
-  EpochSchedule schedule(s.lr, s.plateau_patience, s.early_stop_patience);
+  EpochControl control(*head, opt, s.lr, s.plateau_patience, s.early_stop_patience);
 
   auto loss_of = [&](const at::Tensor& out, const at::Tensor& y) {
     switch (task.type) {
@@ -145,13 +163,9 @@ TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const P
   for (int64_t i = 0; i < n_items; ++i) order[static_cast<size_t>(i)] = i;
 
   TrainedPoint tp;
-  std::vector<at::Tensor> best_state;
   for (int epoch = 1; epoch <= s.max_epochs; ++epoch) {
     head->train();
-    for (int64_t i = n_items - 1; i > 0; --i) {  // Fisher-Yates, portable across standard libraries
-      const auto j = static_cast<int64_t>(order_rng() % static_cast<uint64_t>(i + 1));
-      std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
-    }
+    shuffle_order(order, order_rng);
     bool finite = true;
     for (int64_t b = 0; b < n_items; b += s.batch_files) {
       std::vector<int64_t> rows;
@@ -175,22 +189,10 @@ TrainedPoint train_point(const TaskSpec& task, const ProbeDataset& data, const P
     head->eval();
     const Evaluation ev = evaluate(task, data, to_target_units(d, task.type, forward_all(head, x_valid)),
                                    d.valid.features.offset, d.valid.features.chunks, d.valid.y);
-    const auto step = schedule.after_epoch(ev.monitor);
-    if (step.best) {
-      tp.result.best_epoch = epoch;
-      best_state.clear();
-      for (const auto& p : head->parameters()) best_state.push_back(p.detach().clone());
-    }
-    if (step.stop) break;
-    if (step.lr_changed)
-      for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(g.options()).lr(schedule.lr());
+    if (control.after_epoch(epoch, ev.monitor)) break;
   }
-  // Restore the best epoch (or keep the initial weights if no epoch was ever scored).
-  if (!best_state.empty()) {
-    torch::NoGradGuard no_grad;
-    auto params = head->parameters();
-    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_state[i]);
-  }
+  control.restore_best();
+  tp.result.best_epoch = control.best_epoch();
   head->eval();
   tp.valid = evaluate(task, data, to_target_units(d, task.type, forward_all(head, x_valid)), d.valid.features.offset,
                       d.valid.features.chunks, d.valid.y);

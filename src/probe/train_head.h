@@ -5,6 +5,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "probe/evaluate.h"
@@ -47,6 +48,12 @@ struct TrainedPoint {
   Evaluation valid, test;
   std::vector<double> layer_mix;  // weighted sum: the learned softmax weights of layers 1..L
 };
+
+// The settings of sweep point (lr, layer) of `task` under `o`.
+TrainSettings point_settings(const TaskSpec& task, const ProbeOptions& o, double lr, int layer, int max_epochs);
+
+// Fisher-Yates with `rng`: portable across standard libraries (std::shuffle is not).
+void shuffle_order(std::vector<int64_t>& order, std::mt19937_64& rng);
 
 // A sweep point's seed: it depends on (seed, lr, layer) only, not on the order in which the sweep
 // visits points, so a resumed sweep gives the same numbers.

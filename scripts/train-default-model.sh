@@ -13,11 +13,13 @@
 #   CLUSTERS [100,24] k-means classes per feature  SEED [1] corpus and training seed
 #   PRETRAIN_ARGS [] extra `mert pretrain` settings, e.g. "--mixup-prob 0" for an ablation
 #   PROBE [1] run the probes (0: stop after export)
+#   FRAME [1] also the frame-level probes synth-beat and synth-chords (0: the clip-level suite only)
 #   ROWS [model random mfcc logmel cqt chroma] probe rows to run (an ablation needs only "model";
 #   its other rows are those of the default run: same data, seeds and protocol)
 # Outputs in the work dir: corpus/, km.safetensors, labels/, run/ (log.jsonl, checkpoints kept
 # every 500 updates), model/ (fp32) and model-bf16/, suite/ (probe data), probe/<row>/ with
-# summary.md per row, and comparison.md (every row side by side).
+# summary.md per row, and comparison.md (every row side by side; comparison-frame.md for the
+# frame-level tasks).
 set -euo pipefail
 MERT=$(realpath "${MERT:-build/mert}")
 WORK=${1:-runs/default-model}
@@ -29,6 +31,7 @@ CLUSTERS=${CLUSTERS:-100,24}
 SEED=${SEED:-1}
 PRETRAIN_ARGS=${PRETRAIN_ARGS:-}
 PROBE=${PROBE:-1}
+FRAME=${FRAME:-1}
 ROWS=${ROWS:-model random mfcc logmel cqt chroma}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SF=/usr/share/sounds/sf2/FluidR3_GM.sf2
@@ -70,7 +73,7 @@ stage "pre-training: preset small, $STEPS updates, $THREADS threads"
 [[ $PROBE == 1 ]] || exit 0
 
 # 5. Probe data: the synthetic suite, test split in another soundfont.
-for spec in pitch:2000:0 key:400:20 tags:500:10 beat:500:10; do
+for spec in pitch:2000:0 key:400:20 tags:500:10 beat:500:10 chords:500:10; do
   IFS=: read -r task count sec <<< "$spec"
   [[ -f suite/$task/synth_info.json ]] && continue
   stage "probe data: $task ($count items)"
@@ -86,6 +89,11 @@ probe() {  # row name, then the model or feature arguments
   stage "probe: $row"
   "$MERT" probe --suite synth --data suite -o "probe/$row" --threads "$THREADS" "$@" > "probe/$row.log" 2>&1 ||
     { tail -n 5 "probe/$row.log" >&2; return 1; }
+  # The frame-level tasks (beats on the tempo task's pieces, chords), when FRAME=1.
+  [[ $FRAME == 1 ]] || return 0
+  stage "probe: $row, frame level"
+  "$MERT" probe --task synth-beat,synth-chords --data suite -o "probe/$row-frame" --threads "$THREADS" "$@" \
+    > "probe/$row-frame.log" 2>&1 || { tail -n 5 "probe/$row-frame.log" >&2; return 1; }
 }
 mkdir -p probe
 for row in $ROWS; do
@@ -98,3 +106,5 @@ for row in $ROWS; do
 done
 # shellcheck disable=SC2086
 /usr/bin/python3 "$HERE/bench/probe_table.py" $(printf 'probe/%s ' $ROWS) | tee comparison.md
+# shellcheck disable=SC2086
+[[ $FRAME != 1 ]] || /usr/bin/python3 "$HERE/bench/probe_table.py" $(printf 'probe/%s-frame ' $ROWS) | tee comparison-frame.md

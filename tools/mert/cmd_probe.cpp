@@ -105,18 +105,20 @@ int cmd_probe(int argc, char** argv) {
             "sweep.csv, layer_curve.svg, test_scores.npy / test_targets.npy / test_ids.txt (test_keys.tsv and\n"
             "test_keys_ref.tsv for key tasks) to rescore with 'mert metrics'. A killed run resumes: cached\n"
             "features and finished sweep points are kept. Data layouts and the protocol: docs/PROBE.md.\n\n"
-            "Frame-level tasks (synth-beat, synth-chords) label every 75 Hz frame: the same head runs on each\n"
-            "frame (10 s training crops), beats are decoded with the DBN tracker and chords by merging equal\n"
-            "frames; the chosen point's test estimates go to test_estimates/ beside test_reference/ (rescore:\n"
-            "'mert metrics beat|chord --ref test_reference --est test_estimates'). Only the hidden states the\n"
+            "Frame-level tasks (synth-beat, gtzan-beat, synth-chords) label every 75 Hz frame: the same head\n"
+            "runs on each frame (10 s training crops), beats are decoded with the DBN tracker and chords by\n"
+            "merging equal frames. Separation (synth-stems, musdb18) trains an Open-Unmix-style head on\n"
+            "random 6 s segments (--segments per track and epoch; CPU-heavy) with a Wiener post-filter.\n"
+            "The chosen point's test estimates go to test_estimates/ beside test_reference/ (rescore:\n"
+            "'mert metrics beat|chord|sdr --ref test_reference --est test_estimates'). Only the hidden states the\n"
             "sweep needs are cached, as float16 frames (95M: 3.5 MB per layer per 30 s item); the sweep loads\n"
             "one layer at a time. Give --layers to cache fewer (e.g. --layers 6 for a quick look).\n\n"
             "tasks:\n" + task_list() +
             "\nsuites (--suite, --data holds one sub-dir per task): synth (synth-pitch and synth-instrument read\n"
             "<data>/pitch, synth-key <data>/key, synth-tags <data>/tags, synth-tempo <data>/beat: the outputs of\n"
-            "'mert synth pitch|key|tags|beat'), synth-frame (synth-beat <data>/beat, synth-chords <data>/chords),\n"
-            "marble (every real task: <data>/nsynth, gtzan, giantsteps,\n"
-            "mtt, emo, vocalset, mtg-jamendo).");
+            "'mert synth pitch|key|tags|beat'), synth-frame (synth-beat <data>/beat, synth-chords <data>/chords,\n"
+            "synth-stems <data>/stems), marble (every real task: <data>/nsynth, gtzan, giantsteps, mtt, emo,\n"
+            "vocalset, mtg-jamendo, musdb18).");
   args.option("task", "", "the task, or a comma list of tasks (then --data holds the sub-dirs a suite reads)");
   args.option("suite", "", "run a suite of tasks: synth, synth-frame or marble; writes summary.md / summary.json");
   args.option("data", "d", "the dataset dir (for a suite: the dir holding one sub-dir per task)");

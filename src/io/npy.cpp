@@ -214,6 +214,11 @@ at::Tensor read_npy(const std::string& path) {
   return copy_out(*file, l, l.shape, l.data_start, l.numel);
 }
 
+std::vector<int64_t> read_npy_shape(const std::string& path) {
+  const auto file = io::MappedFile::open(path);
+  return parse_npy(*file, path).shape;
+}
+
 at::Tensor read_npy_index(const std::string& path, int64_t index) {
   const auto file = io::MappedFile::open(path);
   const NpyLayout l = parse_npy(*file, path);

@@ -48,5 +48,7 @@ at::Tensor read_npy(const std::string& path);
 // reading only its bytes. Throws mert::Error as read_npy, and for an index out of range or a
 // 0-dimensional array.
 at::Tensor read_npy_index(const std::string& path, int64_t index);
+// The shape of an .npy file, from its header (the data's size is checked, not read).
+std::vector<int64_t> read_npy_shape(const std::string& path);
 
 }  // namespace mert

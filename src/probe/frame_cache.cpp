@@ -92,34 +92,51 @@ FrameCacheInfo build_frame_cache(const TaskSpec& task, const ProbeDataset& data,
 FrameFeatures load_frame_features(const FrameCacheInfo& cache, const std::vector<const ProbeItem*>& items, int layer) {
   const bool hand = cache.num_hidden_layers == 0;
   if (layer == kWeightedSum && hand) throw Error("the weighted sum needs a model's hidden states");
+  if (items.empty()) throw Error("no items to load features for");
+  // Frame counts from the headers first, so that the frames go straight into one tensor (reading
+  // them into parts and concatenating would need twice the memory at the peak).
   FrameFeatures f;
-  std::vector<at::Tensor> parts;
-  parts.reserve(items.size());
-  int64_t total = 0;
+  int64_t total = 0, dim = -1;
   for (const ProbeItem* it : items) {
     const std::string path = npy_path(cache.dir, it->id);
-    at::Tensor t;
-    if (hand) {
-      t = read_npy(path);
-      if (t.dim() != 2) throw Error(path + ": expected [frames, dim] features");
-      t = with_flux(t.to(torch::kFloat));
-    } else if (layer == kWeightedSum) {
-      std::vector<at::Tensor> ls;
-      for (int l = 1; l <= cache.num_hidden_layers; ++l) ls.push_back(read_npy_index(path, cached_index(cache, l)));
-      t = torch::stack(ls, 1);  // [T, L, D]
-    } else {
-      t = read_npy_index(path, cached_index(cache, layer));
-    }
-    if (!parts.empty() && t.sizes().slice(1) != parts[0].sizes().slice(1))
-      throw Error(path + ": feature shape differs from the other items of the cache");
+    const std::vector<int64_t> shape = read_npy_shape(path);
+    if (shape.size() != (hand ? 2u : 3u))
+      throw Error(path + ": expected " + (hand ? "[frames, dim]" : "[layers, frames, dim]") + " features");
+    const int64_t d = hand ? 2 * shape[1] : shape[2];
+    if (dim >= 0 && d != dim) throw Error(path + ": feature shape differs from the other items of the cache");
+    dim = d;
     f.offset.push_back(total);
-    f.frames.push_back(t.size(0));
-    total += t.size(0);
-    parts.push_back(t.to(torch::kHalf));
+    f.frames.push_back(shape[hand ? 0 : 1]);
+    total += f.frames.back();
   }
-  if (parts.empty()) throw Error("no items to load features for");
-  f.x = torch::cat(parts, 0);
+  f.x = layer == kWeightedSum ? torch::empty({total, cache.num_hidden_layers, dim}, torch::kHalf)
+                              : torch::empty({total, dim}, torch::kHalf);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string path = npy_path(cache.dir, items[i]->id);
+    at::Tensor dst = f.x.narrow(0, f.offset[i], f.frames[i]);
+    if (hand) {
+      dst.copy_(with_flux(read_npy(path).to(torch::kFloat)));
+    } else if (layer == kWeightedSum) {
+      for (int l = 1; l <= cache.num_hidden_layers; ++l) dst.select(1, l - 1).copy_(read_npy_index(path, cached_index(cache, l)));
+    } else {
+      dst.copy_(read_npy_index(path, cached_index(cache, layer)));
+    }
+  }
   return f;
+}
+
+void frame_feature_stats(const FrameFeatures& f, at::Tensor& mean, at::Tensor& std) {
+  const int64_t n = f.total();
+  if (n == 0) throw Error("no frames to standardise with");
+  at::Tensor sum = torch::zeros(f.x.sizes().slice(1), torch::kDouble), sq = torch::zeros_like(sum);
+  for (int64_t s = 0; s < n; s += 65536) {
+    const at::Tensor x = f.x.narrow(0, s, std::min<int64_t>(65536, n - s)).to(torch::kDouble);
+    sum += x.sum(0);
+    sq += x.square().sum(0);
+  }
+  const at::Tensor m = sum / static_cast<double>(n);
+  mean = m.to(torch::kFloat);
+  std = (sq / static_cast<double>(n) - m.square()).clamp_min(0).sqrt().clamp_min(1e-8).to(torch::kFloat);
 }
 
 int64_t frame_feature_bytes(const FrameCacheInfo& cache, const std::vector<const ProbeItem*>& items, int layer) {

@@ -38,6 +38,10 @@ struct FrameFeatures {
 // view, since a per-frame head cannot see change otherwise).
 FrameFeatures load_frame_features(const FrameCacheInfo& cache, const std::vector<const ProbeItem*>& items, int layer);
 
+// Per-dimension mean and population standard deviation (clamped to >= 1e-8) over all frames,
+// float32, accumulated in double a slice at a time (no float32 copy of the whole split).
+void frame_feature_stats(const FrameFeatures& f, at::Tensor& mean, at::Tensor& std);
+
 // About the bytes load_frame_features will hold for `items` at `layer` (from the file sizes).
 int64_t frame_feature_bytes(const FrameCacheInfo& cache, const std::vector<const ProbeItem*>& items, int layer);
 

@@ -73,9 +73,7 @@ FrameData load_frame_data(const TaskSpec& task, const ProbeDataset& data, const 
   d.valid = load_split(task, data, cache, "valid", layer, d.fps, 0);
   d.test = load_split(task, data, cache, "test", layer, d.fps, 0);
   if (cache.num_hidden_layers == 0) {  // hand features: standardise per dimension
-    const at::Tensor x = d.train.features.x.to(torch::kFloat);
-    d.feature_mean = x.mean(0);
-    d.feature_std = x.std(0, /*unbiased=*/false).clamp_min(1e-8);
+    frame_feature_stats(d.train.features, d.feature_mean, d.feature_std);
   }
   return d;
 }

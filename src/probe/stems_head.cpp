@@ -191,9 +191,7 @@ StemsData load_stems_data(const ProbeDataset& data, const FrameCacheInfo& cache,
   d.valid = load_split(data, cache, "valid", layer, false);
   d.test = load_split(data, cache, "test", layer, false);
   if (cache.num_hidden_layers == 0) {
-    const at::Tensor x = d.train.features.x.to(torch::kFloat);
-    d.feature_mean = x.mean(0);
-    d.feature_std = x.std(0, false).clamp_min(1e-8);
+    frame_feature_stats(d.train.features, d.feature_mean, d.feature_std);
   }
   return d;
 }

@@ -24,6 +24,7 @@ void for_each_train_field(PretrainConfig& c, Fn&& fn) {
   fn("cqt_loss", c.cqt_loss);
   fn("cqt_bins", c.cqt_bins);
   fn("cqt_log_gain", c.cqt_log_gain);
+  fn("cqt_all_frames", c.cqt_all_frames);
   fn("feature_grad_mult", c.feature_grad_mult);
   fn("mixup_prob", c.mixup_prob);
   fn("mixup_min_len", c.mixup_min_len);

@@ -140,8 +140,13 @@ LossTerms pretrain_loss(PretrainHeadsImpl& heads, const at::Tensor& hidden, cons
 
   at::Tensor cqt_mse = at::zeros({}, x.options());
   if (cqt_target.defined()) {
-    const at::Tensor target = cqt_target.to(at::kFloat).reshape({-1, cfg.cqt_bins}).index_select(0, frame_index);
-    cqt_mse = (heads.cqt_head->forward(x) - target).pow(2).mean();
+    at::Tensor target = cqt_target.to(at::kFloat).reshape({-1, cfg.cqt_bins});
+    at::Tensor input = hidden.to(at::kFloat).reshape({-1, cfg.hidden});
+    if (!weights.cqt_all_frames) {
+      target = target.index_select(0, frame_index);
+      input = x;
+    }
+    cqt_mse = (heads.cqt_head->forward(input) - target).pow(2).mean();
     out.cqt_mse = cqt_mse.item<double>();
   }
   // fairseq's hubert criterion: the extra losses are per-frame means, scaled to the CE's frame sum.

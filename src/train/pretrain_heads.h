@@ -4,7 +4,8 @@
 //  - label_embs_concat: [sum of vocab sizes, final_dim] label embeddings (init U[0,1));
 //    logits of codebook c at frame t = cos(proj_c(h_t), e_j) / temperature over that codebook's
 //    embeddings e_j; cross-entropy on masked frames, summed over frames and codebooks;
-//  - cqt_head: Linear(H -> cqt_bins), MSE against the clean CQT on masked frames only;
+//  - cqt_head: Linear(H -> cqt_bins), MSE against the clean CQT on masked frames only (MERT), or
+//    on every frame (LossWeights::cqt_all_frames, this project's small-scale departure);
 //  - the conv feature penalty mean(features^2), computed by the model's forward_pretrain.
 // Names are training-only (is_training_only_tensor), so `mert export` drops them.
 #include <torch/nn/module.h>
@@ -42,6 +43,9 @@ TORCH_MODULE(PretrainHeads);
 struct LossWeights {
   double features_pen = 10.0;  // fairseq loss_weights[0]
   double cqt = 1.0;            // fairseq loss_weights[1]
+  // false: the CQT is reconstructed on masked frames only, as MERT. true: on every frame, so the
+  // encoder must also carry the pitch content of the frames it sees (docs/RESULTS.md).
+  bool cqt_all_frames = false;
 };
 
 struct LossTerms {
@@ -51,7 +55,7 @@ struct LossTerms {
   std::vector<double> ce_sum;     // per codebook, summed over masked frames (detached)
   std::vector<int64_t> correct;   // per codebook: masked frames whose argmax is the label
   double features_pen = 0;        // detached values for logging
-  double cqt_mse = 0;
+  double cqt_mse = 0;             // mean over the frames the CQT term covers (masked or all)
   int64_t n_masked = 0;           // masked frames in this (local) batch
 };
 

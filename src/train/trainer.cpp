@@ -182,6 +182,7 @@ void Trainer::open_data() {
   mixup_opts_.max_segments = cfg_.mixup_max_segments;
   weights_.features_pen = cfg_.loss_weights[0];
   weights_.cqt = cfg_.loss_weights[1];
+  weights_.cqt_all_frames = cfg_.cqt_all_frames;
 }
 
 void Trainer::build_model() {

@@ -1,5 +1,5 @@
 // Pre-training heads and loss: cross-entropies, accuracies and the CQT MSE against plain
-// double-precision loops, masked-frames-only behaviour, loss weights, gradients, float32 heads
+// double-precision loops, masked-frames-only behaviour (and the CQT term on every frame), loss weights, gradients, float32 heads
 // under bf16 autocast, and the checks on configuration and inputs.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -59,11 +59,30 @@ struct Expected {
   int64_t n = 0;
 };
 
+// The CQT MSE over masked frames, or over every frame.
+double reference_mse(PretrainHeads& heads, const Case& c, bool all_frames) {
+  const at::Tensor Wc = heads->cqt_head->weight.to(at::kDouble), bc = heads->cqt_head->bias.to(at::kDouble);
+  const at::Tensor x = c.hidden.to(at::kDouble), cqt = c.cqt.to(at::kDouble);
+  double sum = 0;
+  int64_t n = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t t = 0; t < T; ++t) {
+      if (!all_frames && !c.mask[b][t].item<bool>()) continue;
+      ++n;
+      for (int64_t k = 0; k < BINS; ++k) {
+        double s = bc[k].item<double>();
+        for (int64_t i = 0; i < H; ++i) s += Wc[k][i].item<double>() * x[b][t][i].item<double>();
+        sum += std::pow(s - cqt[b][t][k].item<double>(), 2);
+      }
+    }
+  }
+  return sum / static_cast<double>(n * BINS);
+}
+
 Expected reference(PretrainHeads& heads, const Case& c, double temperature) {
   const at::Tensor W = heads->final_proj->weight.to(at::kDouble), bias = heads->final_proj->bias.to(at::kDouble);
   const at::Tensor E = heads->label_embs_concat.to(at::kDouble);
-  const at::Tensor Wc = heads->cqt_head->weight.to(at::kDouble), bc = heads->cqt_head->bias.to(at::kDouble);
-  const at::Tensor x = c.hidden.to(at::kDouble), cqt = c.cqt.to(at::kDouble);
+  const at::Tensor x = c.hidden.to(at::kDouble);
   const std::vector<int64_t> vocab = heads->config().vocab_sizes;
   Expected e;
   for (int64_t b = 0; b < B; ++b) {
@@ -96,14 +115,9 @@ Expected reference(PretrainHeads& heads, const Case& c, double temperature) {
         e.ce[cb] += top + std::log(z) - logits[label];
         e.correct[cb] += std::max_element(logits.begin(), logits.end()) - logits.begin() == label;
       }
-      for (int64_t k = 0; k < BINS; ++k) {
-        double s = bc[k].item<double>();
-        for (int64_t i = 0; i < H; ++i) s += Wc[k][i].item<double>() * x[b][t][i].item<double>();
-        e.mse += std::pow(s - cqt[b][t][k].item<double>(), 2);
-      }
     }
   }
-  e.mse /= static_cast<double>(e.n * BINS);
+  e.mse = reference_mse(heads, c, false);
   return e;
 }
 
@@ -163,6 +177,36 @@ TEST(PretrainLoss, OnlyMaskedFramesCount) {
   EXPECT_GT(cqt_moved.sum_loss.item<double>(), base + 1);
   changed.hidden[0][1].fill_(5);
   EXPECT_NE(pretrain_loss(*heads, changed.hidden, c.mask, c.labels, c.cqt, c.pen, w).sum_loss.item<double>(), base);
+}
+
+TEST(PretrainLoss, CqtOnEveryFrameWhenAsked) {
+  PretrainHeads heads(small_config());
+  heads->reset(5);
+  const Case c = random_case(4);
+  LossWeights masked, all;
+  all.cqt_all_frames = true;
+  const LossTerms m = pretrain_loss(*heads, c.hidden, c.mask, c.labels, c.cqt, c.pen, masked);
+  const LossTerms a = pretrain_loss(*heads, c.hidden, c.mask, c.labels, c.cqt, c.pen, all);
+  const double mse_all = reference_mse(heads, c, true);
+  EXPECT_NEAR(a.cqt_mse, mse_all, 1e-4 * mse_all);
+  EXPECT_NE(a.cqt_mse, m.cqt_mse);
+  // Only the CQT term changes; it is still scaled by the masked-frame count (7).
+  EXPECT_EQ(a.n_masked, 7);
+  EXPECT_EQ(a.ce_sum, m.ce_sum);
+  EXPECT_NEAR(a.sum_loss.item<double>() - m.sum_loss.item<double>(), 7 * (a.cqt_mse - m.cqt_mse), 1e-4);
+
+  // An unmasked frame's CQT now counts, and its gradient reaches that frame's hidden state.
+  Case changed = c;
+  changed.cqt = c.cqt.clone();
+  changed.cqt[0][0].fill_(9);  // (0, 0) is not masked
+  EXPECT_GT(pretrain_loss(*heads, c.hidden, c.mask, c.labels, changed.cqt, c.pen, all).sum_loss.item<double>(),
+            a.sum_loss.item<double>() + 1);
+  const at::Tensor hidden = c.hidden.clone().requires_grad_(true);
+  pretrain_loss(*heads, hidden, c.mask, c.labels, c.cqt, c.pen, all).sum_loss.backward();
+  EXPECT_GT(hidden.grad()[0][0].abs().sum().item<double>(), 0);
+  const at::Tensor hidden_m = c.hidden.clone().requires_grad_(true);
+  pretrain_loss(*heads, hidden_m, c.mask, c.labels, c.cqt, c.pen, masked).sum_loss.backward();
+  EXPECT_EQ(hidden_m.grad()[0][0].abs().sum().item<double>(), 0);
 }
 
 TEST(PretrainLoss, WeightsScaleTheExtraTermsByMaskedFrames) {

@@ -6,33 +6,20 @@
 For the HF "group" feature extractor (conv 0 -> GroupNorm -> GELU, conv 1.. -> GELU, no conv
 bias), prints per model the standard deviation of each layer's GELU input, and the RMS of the
 front end's output, on the first --count files (first --sec seconds of each, mono). Near 0,
-GELU(x) ~ x/2: small values mean the layer is close to linear. Reads model.safetensors (F32)
-directly; computes with torch in float32. docs/RESULTS.md, "Diagnosis, continued", uses it.
+GELU(x) ~ x/2: small values mean the layer is close to linear. Reads model.safetensors with
+the test oracle's reader (any float dtype); computes with torch in float32. docs/RESULTS.md, "Diagnosis, continued", uses it.
 """
 import argparse
 import glob
 import json
-import struct
+import os
+import sys
 
-import numpy as np
 import torch
 import torchaudio
 
-
-def load_f32(path):
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        if meta["dtype"] != "F32":
-            raise SystemExit(f"{path}: {name} is {meta['dtype']}; export the model with fp32 weights")
-        a, b = meta["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=np.float32).copy()).reshape(meta["shape"])
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "oracle"))
+from make_model import read_safetensors_numpy  # noqa: E402  (the oracle's independent reader)
 
 
 def main():
@@ -55,7 +42,7 @@ def main():
         if any(c.numel() < n for c in clips):
             raise SystemExit(f"some files are shorter than {a.sec} s")
         x = torch.stack(clips).unsqueeze(1)
-        w = load_f32(f"{model}/model.safetensors")
+        w = {k: torch.from_numpy(v) for k, v in read_safetensors_numpy(f"{model}/model.safetensors").items()}
         stds = []
         with torch.no_grad():
             for i, stride in enumerate(cfg["conv_stride"]):

@@ -27,8 +27,8 @@ struct PretrainConfig {
   // 0: the CQT target is the linear magnitude, as MERT. g > 0: log(1 + g * magnitude), which puts
   // the target on a scale where the musical teacher carries gradient at small scale (docs/PRETRAIN.md).
   double cqt_log_gain = 0.0;
-  // false: the CQT is reconstructed on masked frames only, as MERT. true: on every frame (the
-  // `small` preset), which keeps pitch in the features at small scale (docs/RESULTS.md).
+  // false: the CQT is reconstructed on masked frames only, as MERT. true: on every frame, an
+  // ablation; at the `small` scale it did not keep pitch in the features (docs/RESULTS.md).
   bool cqt_all_frames = false;
   double feature_grad_mult = 0.1;
   double mixup_prob = 0.5;           // probability that a clip IS mixed (see docs/PRETRAIN.md)

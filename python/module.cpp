@@ -8,6 +8,7 @@
 #include "bind_model.h"
 #include "mert/audio.h"
 #include "mert/error.h"
+#include "util/blas_kernels.h"
 #include "util/system_info.h"
 #include "numpy_convert.h"
 
@@ -48,6 +49,7 @@ PYBIND11_MODULE(mert, m) {
 Errors from the engine (missing or corrupt files, bad settings) raise mert.Error with the same
 message `mert` prints.)doc";
   mert::limit_kernel_caches(kOneDnnCacheCapacity, kIdeepCacheCapacity);
+  mert::select_blas_kernels();  // as the CLI does; MERT_BLAS_KERNELS=keep opts out
 
   static py::exception<mert::Error> error(m, "Error", PyExc_RuntimeError);
   py::register_exception_translator([](std::exception_ptr p) {

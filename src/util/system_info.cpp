@@ -1,5 +1,7 @@
 #include "util/system_info.h"
 
+#include "util/blas_kernels.h"
+
 #include "mert_git_commit.h"  // generated at build time (cmake/git_commit.cmake)
 
 #include <ATen/Parallel.h>
@@ -139,6 +141,7 @@ std::string system_info_line() {
      << " | libtorch " << TORCH_VERSION
      << " | oneDNN " << (at::hasMKLDNN() ? "on" : "off") << " (kernel caches: " << kernel_cache_info() << ")"
      << " | BLAS " << blas_library();
+  if (const std::string kernels = blas_kernels_info(); !kernels.empty()) os << ", " << kernels;
   return os.str();
 }
 

@@ -9,3 +9,5 @@ add_test(NAME cli_memory_catalogue COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/
 set_tests_properties(cli_memory_catalogue PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)
 add_test(NAME cli_full_disk COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_full_disk.sh)
 set_tests_properties(cli_full_disk PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)
+add_test(NAME cli_blas_kernels COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_blas_kernels.sh)
+set_tests_properties(cli_blas_kernels PROPERTIES LABELS unit ENVIRONMENT "${TEST_ENV}" TIMEOUT 300)

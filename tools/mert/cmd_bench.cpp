@@ -24,6 +24,7 @@
 #include "mert/error.h"
 #include "model/model_dir.h"
 #include "model/presets.h"
+#include "util/blas_kernels.h"
 #include "util/system_info.h"
 
 namespace mert::cli {
@@ -141,7 +142,7 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
   row["kernels"] = std::string(at::hasMKLDNN() ? "oneDNN conv" : "native conv") +
                    (c.dtype == "bf16"   ? " + oneDNN bf16 matmul"
                     : c.dtype == "int8" ? " + oneDNN bf16 matmul + dynamic int8 Linear"
-                                        : " + " + blas_library() + " sgemm");
+                                        : " + " + blas_library() + " " + blas_core() + " sgemm");
   row["rtf_median"] = median;
   row["rtf_min"] = sorted.front();
   row["rtf_max"] = sorted.back();

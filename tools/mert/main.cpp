@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "mert/error.h"
+#include "util/blas_kernels.h"
 #include "util/system_info.h"
 
 namespace {
@@ -58,6 +59,7 @@ constexpr int kIdeepCacheCapacity = 8;
 
 int main(int argc, char** argv) {
   configure_malloc();
+  mert::select_blas_kernels();  // before any GEMM: the environment's OpenBLAS core may be a poor one
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "help")) {
     print_usage();
     return argc < 2 ? 2 : 0;

@@ -7,6 +7,7 @@ Run by hand: PYTHONPATH=build/python MERT_BIN=build/mert python3 -m pytest -q te
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 
@@ -203,3 +204,17 @@ def test_torch_round_trip(work, model):
     assert lin(emb[-1]).shape == (emb.shape[1], 4)
     again = model.embed(wave.numpy(), 24000, pool="none")
     assert np.array_equal(again, emb.numpy())
+
+
+def test_import_chooses_blas_kernels_like_the_cli(work):
+    # Told to use weak OpenBLAS kernels, a fresh interpreter's import switches them as `mert` does.
+    env = dict(os.environ, OPENBLAS_CORETYPE="Sandybridge")
+    env.pop("MERT_BLAS_KERNELS", None)
+    code = "import mert; print(mert.system_info())"
+    module = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    cli_run = subprocess.run([MERT, "info", "-m", str(work / "tiny")], env=env, capture_output=True, text=True)
+    cli_line = next(l for l in cli_run.stderr.splitlines() if l.startswith("system:"))
+    blas = lambda line: line.split("| BLAS ")[1].strip()
+    assert blas(module.stdout) == blas(cli_line)
+    if "OpenBLAS" in cli_line and "Sandybridge kernels" not in cli_line:
+        assert "(chosen by mert; OPENBLAS_CORETYPE=Sandybridge)" in module.stdout, module.stdout

@@ -98,8 +98,10 @@ TEST(Model, PreLnOnlyLastStateNormalised) {
   auto model = random_model(cfg, 5);
   torch::NoGradGuard g;
   auto out = model->forward(torch::randn({1, 12000}));
-  auto& enc_ln = *model->named_parameters().find("encoder.layer_norm.weight");
-  auto& enc_lb = *model->named_parameters().find("encoder.layer_norm.bias");
+  // named_parameters() returns a dict by value: keep it, or find()'s pointers dangle.
+  const auto params = model->named_parameters();
+  const auto& enc_ln = *params.find("encoder.layer_norm.weight");
+  const auto& enc_lb = *params.find("encoder.layer_norm.bias");
   auto last = out.hidden_states.back();
   // The last state is LayerNorm(raw): undo the affine part and check unit variance per frame.
   auto unaffine = (last - enc_lb) / enc_ln;

@@ -1,6 +1,7 @@
 #include "util/blas_kernels.h"
 
-#include <dlfcn.h>
+#include "util/runtime_symbol.h"
+
 #include <strings.h>
 
 #include <cstdlib>
@@ -15,10 +16,6 @@ namespace {
 // Debian's alternatives point at, and may not be OpenBLAS at all.
 using CoreNameFn = char* (*)();
 using VoidFn = void (*)();
-template <typename F>
-F symbol(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
-}
 
 // How good a core's fp32 GEMM kernels are; -1 for a name this table does not know (a newer
 // OpenBLAS than ours, which presumably chose well: left alone).
@@ -36,6 +33,18 @@ int core_rank(const std::string& core) {
   return -1;
 }
 
+// The best core this CPU runs among those the loaded OpenBLAS carries ("" if none applies).
+std::string best_blas_core() {
+  __builtin_cpu_init();  // libgcc's checks include the OS's AVX-512 register state (XCR0)
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  if (avx512 && __builtin_cpu_supports("avx512bf16") && runtime_symbol<void*>("gotoblas_COOPERLAKE")) return "Cooperlake";
+  if (avx512 && runtime_symbol<void*>("gotoblas_SKYLAKEX")) return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && runtime_symbol<void*>("gotoblas_HASWELL"))
+    return "Haswell";
+  return "";
+}
+
 BlasKernels& last_choice() {
   static BlasKernels choice;
   return choice;
@@ -44,28 +53,17 @@ BlasKernels& last_choice() {
 }  // namespace
 
 std::string blas_core() {
-  auto name = symbol<CoreNameFn>("openblas_get_corename");
+  auto name = runtime_symbol<CoreNameFn>("openblas_get_corename");
   const char* s = name ? name() : nullptr;
   return s ? s : "";
-}
-
-std::string best_blas_core() {
-  __builtin_cpu_init();  // libgcc's checks include the OS's AVX-512 register state (XCR0)
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-  if (avx512 && __builtin_cpu_supports("avx512bf16") && symbol<void*>("gotoblas_COOPERLAKE")) return "Cooperlake";
-  if (avx512 && symbol<void*>("gotoblas_SKYLAKEX")) return "SkylakeX";
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && symbol<void*>("gotoblas_HASWELL"))
-    return "Haswell";
-  return "";
 }
 
 BlasKernels select_blas_kernels() {
   BlasKernels& r = last_choice();
   r = {};
   r.before = r.after = blas_core();
-  auto quit = symbol<VoidFn>("gotoblas_dynamic_quit");
-  auto init = symbol<VoidFn>("gotoblas_dynamic_init");
+  auto quit = runtime_symbol<VoidFn>("gotoblas_dynamic_quit");
+  auto init = runtime_symbol<VoidFn>("gotoblas_dynamic_init");
   if (r.before.empty() || !quit || !init) return r;  // not a DYNAMIC_ARCH OpenBLAS
   const char* env = std::getenv("OPENBLAS_CORETYPE");
   const std::optional<std::string> env_core = env ? std::optional<std::string>(env) : std::nullopt;

@@ -21,14 +21,12 @@ struct BlasKernels {
 };
 BlasKernels select_blas_kernels();
 
-// What the last select_blas_kernels() did, e.g. "Cooperlake kernels (mert's choice; environment
-// said Haswell)", or OpenBLAS's own core name if it was never called; "" without OpenBLAS.
+// The kernels in use and why, e.g. "Cooperlake kernels (chosen by mert; OPENBLAS_CORETYPE=Haswell)";
+// just "<core> kernels" if select_blas_kernels() changed nothing or was never called; "" without
+// OpenBLAS.
 std::string blas_kernels_info();
 
 // The OpenBLAS core whose kernels run now, e.g. "Cooperlake" ("" without OpenBLAS).
 std::string blas_core();
-
-// The best OpenBLAS core name for this CPU among those the loaded OpenBLAS carries ("" if unknown).
-std::string best_blas_core();
 
 }  // namespace mert

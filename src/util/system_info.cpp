@@ -1,6 +1,7 @@
 #include "util/system_info.h"
 
 #include "util/blas_kernels.h"
+#include "util/runtime_symbol.h"
 
 #include "mert_git_commit.h"  // generated at build time (cmake/git_commit.cmake)
 
@@ -8,8 +9,6 @@
 #include <ATen/Version.h>
 #include <ATen/Context.h>
 #include <torch/version.h>
-
-#include <dlfcn.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -78,10 +77,6 @@ namespace {
 // carry oneDNN inside libtorch_cpu (hidden) or have none; there is no oneDNN header to include.
 using DnnlSetCapacity = int (*)(int);
 using DnnlGetCapacity = int (*)(int*);
-template <typename F>
-F dnnl_symbol(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
-}
 bool env_set(const char* name) {
   const char* v = std::getenv(name);
   return v && *v;
@@ -93,7 +88,7 @@ bool onednn_capacity_from_env() {
 
 void set_onednn_capacity(int capacity) {
   if (onednn_capacity_from_env()) return;
-  if (auto set = dnnl_symbol<DnnlSetCapacity>("dnnl_set_primitive_cache_capacity")) {
+  if (auto set = runtime_symbol<DnnlSetCapacity>("dnnl_set_primitive_cache_capacity")) {
     set(capacity);
   } else {
     // A oneDNN we cannot call reads the variable when it creates its cache.
@@ -110,14 +105,14 @@ void limit_kernel_caches(int onednn_capacity, int ideep_capacity) {
 
 void reserve_kernel_cache(int capacity) {
   int current = -1;
-  if (auto get = dnnl_symbol<DnnlGetCapacity>("dnnl_get_primitive_cache_capacity"); get && get(&current) == 0) {
+  if (auto get = runtime_symbol<DnnlGetCapacity>("dnnl_get_primitive_cache_capacity"); get && get(&current) == 0) {
     if (current < capacity) set_onednn_capacity(capacity);
   }
 }
 
 void release_kernel_cache() {
-  auto get = dnnl_symbol<DnnlGetCapacity>("dnnl_get_primitive_cache_capacity");
-  auto set = dnnl_symbol<DnnlSetCapacity>("dnnl_set_primitive_cache_capacity");
+  auto get = runtime_symbol<DnnlGetCapacity>("dnnl_get_primitive_cache_capacity");
+  auto set = runtime_symbol<DnnlSetCapacity>("dnnl_set_primitive_cache_capacity");
   int capacity = -1;
   if (!get || !set || get(&capacity) != 0 || capacity <= 0) return;
   set(0);  // evicts everything
@@ -127,7 +122,7 @@ void release_kernel_cache() {
 std::string kernel_cache_info() {
   std::string onednn = "?";
   int cap = -1;
-  if (auto get = dnnl_symbol<DnnlGetCapacity>("dnnl_get_primitive_cache_capacity"); get && get(&cap) == 0)
+  if (auto get = runtime_symbol<DnnlGetCapacity>("dnnl_get_primitive_cache_capacity"); get && get(&cap) == 0)
     onednn = std::to_string(cap);
   else if (env_set("ONEDNN_PRIMITIVE_CACHE_CAPACITY"))
     onednn = std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY");

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <map>
 #include <memory>
 
 #include "mert/error.h"
@@ -139,7 +140,8 @@ class Encodec::StreamedConv {
     const int64_t count = end / s - next_out_;
     if (count <= 0) return at::empty({x.size(0), c_.weight.size(0), 0}, x.options());
     at::Tensor out = at::conv1d(buf_.narrow(-1, 0, (count - 1) * s + k_eff_), c_.weight, c_.bias, stride, padding, dilation);
-    buf_ = buf_.narrow(-1, count * s, buf_.size(-1) - count * s).contiguous();
+    // A copy, not a view: a view (even an empty one) would keep the whole block's storage alive.
+    buf_ = buf_.narrow(-1, count * s, buf_.size(-1) - count * s).clone(at::MemoryFormat::Contiguous);
     next_out_ += count;
     return out;
   }
@@ -152,56 +154,140 @@ class Encodec::StreamedConv {
   int64_t total_in_ = 0, next_out_ = 0;
 };
 
+// One input on its way through the encoder, a block at a time: every causal conv keeps its left
+// context between blocks and the LSTM its state. `wave` is [batch, 1, n] and must outlive it.
+class Encodec::Stream {
+ public:
+  Stream(const Encodec& codec, at::Tensor wave, int64_t block_samples)
+      : wave_(std::move(wave)), n_(wave_.size(-1)), block_(block_samples), first_(codec.first_), last_(codec.last_) {
+    for (size_t r = 0; r < codec.downs_.size(); ++r) {
+      blocks_.emplace_back();
+      for (const ResBlock& b : codec.blocks_[r])
+        blocks_.back().push_back({std::make_unique<StreamedConv>(b.conv1), std::make_unique<StreamedConv>(b.conv2),
+                                  b.has_shortcut ? std::make_unique<StreamedConv>(b.shortcut) : nullptr});
+      downs_.push_back(std::make_unique<StreamedConv>(codec.downs_[r]));
+    }
+    h = at::zeros({codec.cfg_.num_lstm_layers, wave_.size(0), codec.downs_.back().weight.size(0)}, wave_.options());
+    c = h.clone();
+  }
+
+  bool done() const { return start_ >= n_; }
+  int64_t batch() const { return wave_.size(0); }
+
+  // The next block through the convs before the LSTM: [batch, channels, frames], frames may be 0.
+  at::Tensor next_block() {
+    last_block_ = start_ + block_ >= n_;
+    at::Tensor x = first_.push(wave_.narrow(-1, start_, std::min(block_, n_ - start_)), last_block_);
+    start_ += block_;
+    for (size_t r = 0; r < downs_.size(); ++r) {
+      for (auto& b : blocks_[r]) {
+        at::Tensor y = b[0]->push(at::elu(x), last_block_);
+        y = b[1]->push(at::elu(y), last_block_);
+        x = (b[2] ? b[2]->push(x, last_block_) : x) + y;
+      }
+      x = downs_[r]->push(at::elu(x), last_block_);
+    }
+    return x;
+  }
+  // The LSTM's output plus its input (EncodecLSTM's skip), [batch, channels, frames], through the
+  // last conv.
+  void finish_block(const at::Tensor& x) { outputs_.push_back(last_.push(at::elu(x), last_block_)); }
+  at::Tensor embeddings() const { return at::cat(outputs_, -1); }
+
+  at::Tensor h, c;  // the LSTM's state, [layers, batch, channels]
+
+ private:
+  at::Tensor wave_;
+  int64_t n_, block_, start_ = 0;
+  bool last_block_ = false;
+  StreamedConv first_, last_;
+  std::vector<std::vector<std::array<std::unique_ptr<StreamedConv>, 3>>> blocks_;
+  std::vector<std::unique_ptr<StreamedConv>> downs_;
+  std::vector<at::Tensor> outputs_;
+};
+
+// EncodecLSTM over one block of several streams at once: a sequence-first LSTM over [T, B, C]
+// plus the input. Streams whose blocks have the same number of frames share one call, so the
+// recurrent weights are read once per step for all of them (a single stream reads them, 4 MiB a
+// layer at the 24 kHz size, for every one of its 75 frames a second).
+void Encodec::run_lstm(const std::vector<Stream*>& streams, const std::vector<at::Tensor>& blocks) const {
+  std::map<int64_t, std::vector<size_t>> by_frames;
+  for (size_t i = 0; i < streams.size(); ++i)
+    if (blocks[i].size(-1) > 0) by_frames[blocks[i].size(-1)].push_back(i);
+  for (const auto& [frames, group] : by_frames) {
+    std::vector<at::Tensor> seqs, hs, cs;
+    for (size_t i : group) {
+      seqs.push_back(blocks[i].permute({2, 0, 1}));
+      hs.push_back(streams[i]->h);
+      cs.push_back(streams[i]->c);
+    }
+    const at::Tensor seq = seqs.size() == 1 ? seqs[0] : at::cat(seqs, 1);
+    const at::Tensor h = hs.size() == 1 ? hs[0] : at::cat(hs, 1), c = cs.size() == 1 ? cs[0] : at::cat(cs, 1);
+    const auto out = at::lstm(seq, {h, c}, lstm_params_, true, cfg_.num_lstm_layers, 0.0, false, false, false);
+    const at::Tensor y = (std::get<0>(out) + seq).permute({1, 2, 0});
+    int64_t offset = 0;
+    for (size_t i : group) {
+      Stream& s = *streams[i];
+      const int64_t b = s.batch();
+      s.h = std::get<1>(out).narrow(1, offset, b);
+      s.c = std::get<2>(out).narrow(1, offset, b);
+      s.finish_block(y.narrow(0, offset, b));
+      offset += b;
+    }
+  }
+}
+
+// Blocks under 16 frames' worth are not streamed: the first block must give every conv more
+// inputs than its left padding (the last conv, k 7, needs 7 frames).
+int64_t Encodec::effective_block(int64_t n, int64_t block_samples) const {
+  return block_samples <= 0 || block_samples < 16 * cfg_.hop() ? n : block_samples;
+}
+
 at::Tensor Encodec::embed_streamed(const std::vector<float>& wave, int64_t block_samples) const {
   const auto n = static_cast<int64_t>(wave.size());
   if (n == 0) throw Error("EnCodec: the waveform is empty");
   const at::Tensor all = torch::from_blob(const_cast<float*>(wave.data()), {1, 1, n}, torch::kFloat);
-  // The first block must give every conv more inputs than its left padding (the last conv, k 7,
-  // needs 7 frames): blocks under 16 frames' worth are not streamed.
-  if (block_samples <= 0 || block_samples < 16 * cfg_.hop()) block_samples = n;
-  return walk(all, block_samples);
+  return walk(all, effective_block(n, block_samples));
 }
 
-// The encoder over [batch, 1, n] in blocks of block_samples (the last may be shorter): causal
-// convs keep their context between blocks, the LSTM its state.
+// The encoder over [batch, 1, n] in blocks of block_samples (the last may be shorter).
 at::Tensor Encodec::walk(const at::Tensor& all, int64_t block_samples) const {
   torch::NoGradGuard no_grad;
-  const int64_t n = all.size(-1);
-  StreamedConv first(first_), last(last_);
-  std::vector<std::vector<std::array<std::unique_ptr<StreamedConv>, 3>>> blocks;
-  std::vector<std::unique_ptr<StreamedConv>> downs;
-  for (size_t r = 0; r < downs_.size(); ++r) {
-    blocks.emplace_back();
-    for (const ResBlock& b : blocks_[r])
-      blocks.back().push_back({std::make_unique<StreamedConv>(b.conv1), std::make_unique<StreamedConv>(b.conv2),
-                               b.has_shortcut ? std::make_unique<StreamedConv>(b.shortcut) : nullptr});
-    downs.push_back(std::make_unique<StreamedConv>(downs_[r]));
-  }
-  at::Tensor h = at::zeros({cfg_.num_lstm_layers, all.size(0), downs_.back().weight.size(0)}, all.options());
-  at::Tensor c = h.clone();
-  std::vector<at::Tensor> outputs;
-  for (int64_t start = 0; start < n; start += block_samples) {
-    const bool is_last = start + block_samples >= n;
-    at::Tensor x = first.push(all.narrow(-1, start, std::min(block_samples, n - start)), is_last);
-    for (size_t r = 0; r < downs.size(); ++r) {
-      for (size_t j = 0; j < blocks[r].size(); ++j) {
-        auto& b = blocks[r][j];
-        at::Tensor y = b[0]->push(at::elu(x), is_last);
-        y = b[1]->push(at::elu(y), is_last);
-        x = (b[2] ? b[2]->push(x, is_last) : x) + y;
-      }
-      x = downs[r]->push(at::elu(x), is_last);
+  Stream s(*this, all, block_samples);
+  while (!s.done()) run_lstm({&s}, {s.next_block()});
+  return s.embeddings();
+}
+
+std::vector<at::Tensor> Encodec::embed_many(const std::vector<const std::vector<float>*>& waves, int64_t block_samples,
+                                            int64_t width) const {
+  torch::NoGradGuard no_grad;
+  for (const auto* w : waves)
+    if (w->empty()) throw Error("EnCodec: the waveform is empty");
+  // `width` slots; a slot whose input ends takes the next one, so inputs of any lengths keep the
+  // batch full until the last ones.
+  std::vector<at::Tensor> result(waves.size());
+  std::vector<std::pair<size_t, std::unique_ptr<Stream>>> active;
+  size_t next = 0;
+  while (next < waves.size() || !active.empty()) {
+    while (next < waves.size() && static_cast<int64_t>(active.size()) < std::max<int64_t>(1, width)) {
+      const auto n = static_cast<int64_t>(waves[next]->size());
+      const at::Tensor wave = torch::from_blob(const_cast<float*>(waves[next]->data()), {1, 1, n}, torch::kFloat);
+      active.emplace_back(next++, std::make_unique<Stream>(*this, wave, effective_block(n, block_samples)));
     }
-    if (x.size(-1) == 0) continue;
-    // EncodecLSTM: sequence-first LSTM over [T, B, C], plus the input (skip).
-    const at::Tensor seq = x.permute({2, 0, 1});
-    const auto out = at::lstm(seq, {h, c}, lstm_params_, true, cfg_.num_lstm_layers, 0.0, false, false, false);
-    h = std::get<1>(out);
-    c = std::get<2>(out);
-    x = (std::get<0>(out) + seq).permute({1, 2, 0});
-    outputs.push_back(last.push(at::elu(x), is_last));
+    std::vector<Stream*> streams;
+    std::vector<at::Tensor> blocks;
+    for (auto& [idx, s] : active) {
+      streams.push_back(s.get());
+      blocks.push_back(s->next_block());
+    }
+    run_lstm(streams, blocks);
+    for (size_t i = active.size(); i-- > 0;)
+      if (active[i].second->done()) {
+        result[active[i].first] = active[i].second->embeddings();
+        active.erase(active.begin() + static_cast<std::ptrdiff_t>(i));
+      }
   }
-  return at::cat(outputs, -1);
+  return result;
 }
 
 at::Tensor Encodec::encode(const std::vector<float>& wave, double kbps, int64_t block_samples) const {

@@ -78,6 +78,12 @@ class Encodec {
   // the result is the one-pass result (up to float rounding in the kernels; the tests compare).
   // block_samples <= 0 or >= the length: one pass.
   at::Tensor embed_streamed(const std::vector<float>& wave, int64_t block_samples) const;
+  // embed_streamed for several waveforms, `width` of them at a time in lockstep (a finished one
+  // makes room for the next), so that their LSTM steps share one pass over the recurrent weights:
+  // the same embeddings as one by one, up to float rounding in the batched GEMMs. Memory grows
+  // with width, not with the lengths. One [1, hidden, frames] per waveform, in order.
+  std::vector<at::Tensor> embed_many(const std::vector<const std::vector<float>*>& waves, int64_t block_samples,
+                                     int64_t width) const;
   // Codes of the first `n_q` codebooks for embeddings [batch, hidden, frames]: int64 [batch, n_q, frames].
   at::Tensor quantize(const at::Tensor& embeddings, int64_t n_q) const;
   // A mono waveform at sampling_rate -> int64 [n_q, frames] for `kbps` (EncodecModel.encode with
@@ -96,7 +102,10 @@ class Encodec {
     bool has_shortcut = false;
   };
   class StreamedConv;  // one causal, reflect-padded conv, fed block by block
+  class Stream;        // one input's state between blocks
   at::Tensor walk(const at::Tensor& audio, int64_t block_samples) const;
+  void run_lstm(const std::vector<Stream*>& streams, const std::vector<at::Tensor>& blocks) const;
+  int64_t effective_block(int64_t n, int64_t block_samples) const;
 
   EncodecConfig cfg_;
   Conv first_, last_;

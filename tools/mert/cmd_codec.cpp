@@ -41,6 +41,8 @@ int cmd_codec(int argc, char** argv) {
   args.option("threads", "t", "libtorch threads (0 = one per core)", "0");
   args.option("list", "", "a text file with one audio path per line (repeatable via commas)");
   args.option("block-sec", "", "encode in blocks of this many seconds (memory bounded by the block; 0 = one pass)", "2");
+  args.option("batch", "", "files encoded together: their LSTM steps share one read of the weights (memory grows\n"
+                           "with it: the batch's decoded audio)", "8");
   args.flag("embeddings", "also write <name>.emb.npy: the encoder's float32 [hidden, frames] before quantization");
   if (!args.parse(argc - 1, argv + 1)) return 0;
   if (!args.has("model")) throw Error("missing -m <EnCodec dir or .th>");
@@ -58,26 +60,48 @@ int cmd_codec(int argc, char** argv) {
   std::cerr << "codec: " << args.get("model") << " | " << codec.config().sampling_rate << " Hz, "
             << codec.config().frame_rate() << " frames/s | " << kbps << " kbps = " << n_q << " codebooks | "
             << items.size() << " inputs -> " << args.get("out") << "\n";
+  const int64_t batch = args.get_int("batch");
+  if (batch < 1 || batch > 256) throw Error("--batch must be in [1, 256]");
   int failed = 0, ok = 0;
-  for (const auto& it : items) {
-    try {
-      if (!it.error.empty()) throw Error(it.error);
-      Audio a = decode_audio(it.path, codec.config().sampling_rate);
-      if (!a.warning.empty()) std::cerr << "warning: " << it.path << ": " << a.warning << "\n";
-      apply_segment(it, a.samples, codec.config().sampling_rate);
-      if (a.samples.empty()) throw Error("no audio samples");
-      const at::Tensor emb = codec.embed_streamed(a.samples, block);
-      const fs::path out = fs::path(args.get("out")) / (it.rel_out + ".npy");
-      fs::create_directories(out.parent_path());
-      write_npy(out.string(), codec.quantize(emb, n_q)[0]);
-      if (args.flag_set("embeddings"))
-        write_npy((fs::path(args.get("out")) / (it.rel_out + ".emb.npy")).string(), emb[0].contiguous());
-      ++ok;
-    } catch (const OutputError&) {
-      throw;
-    } catch (const std::exception& e) {
-      std::cerr << "FAILED " << it.path << ": " << e.what() << "\n";
-      ++failed;
+  auto fail = [&](const std::string& path, const std::string& why) {
+    std::cerr << "FAILED " << path << ": " << why << "\n";
+    ++failed;
+  };
+  // Files are decoded `batch` at a time and encoded together (their LSTM steps share the weights).
+  for (size_t g = 0; g < items.size(); g += static_cast<size_t>(batch)) {
+    std::vector<const InputItem*> group;
+    std::vector<std::vector<float>> audio;
+    for (size_t i = g; i < std::min(items.size(), g + static_cast<size_t>(batch)); ++i) {
+      const InputItem& it = items[i];
+      try {
+        if (!it.error.empty()) throw Error(it.error);
+        Audio a = decode_audio(it.path, codec.config().sampling_rate);
+        if (!a.warning.empty()) std::cerr << "warning: " << it.path << ": " << a.warning << "\n";
+        apply_segment(it, a.samples, codec.config().sampling_rate);
+        if (a.samples.empty()) throw Error("no audio samples");
+        group.push_back(&it);
+        audio.push_back(std::move(a.samples));
+      } catch (const std::exception& e) {
+        fail(it.path, e.what());
+      }
+    }
+    std::vector<const std::vector<float>*> waves;
+    for (const auto& a : audio) waves.push_back(&a);
+    const std::vector<at::Tensor> embeddings = codec.embed_many(waves, block, batch);
+    for (size_t i = 0; i < group.size(); ++i) {
+      const InputItem& it = *group[i];
+      try {
+        const fs::path out = fs::path(args.get("out")) / (it.rel_out + ".npy");
+        fs::create_directories(out.parent_path());
+        write_npy(out.string(), codec.quantize(embeddings[i], n_q)[0]);
+        if (args.flag_set("embeddings"))
+          write_npy((fs::path(args.get("out")) / (it.rel_out + ".emb.npy")).string(), embeddings[i][0].contiguous());
+        ++ok;
+      } catch (const OutputError&) {
+        throw;
+      } catch (const std::exception& e) {
+        fail(it.path, e.what());
+      }
     }
   }
   std::fprintf(stderr, "done: %d ok, %d failed | peak RSS %.0f MiB\n", ok, failed, peak_rss_mib());

@@ -87,6 +87,13 @@ class FileLock {
 };
 }  // namespace
 
+std::vector<EntryLabels> Labeler::label_batch(const std::vector<const std::vector<float>*>& files,
+                                              const ModelGrid& grid, int worker) {
+  std::vector<EntryLabels> out;
+  for (const auto* f : files) out.push_back(label(*f, grid, worker));
+  return out;
+}
+
 LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApplyOptions& o, RunObserver& obs) {
   if (o.name.empty() || o.name.find('/') != std::string::npos || o.name.find('.') != std::string::npos)
     throw Error("the label name must be a plain word such as km (got '" + o.name + "')");
@@ -150,21 +157,70 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
     for (int64_t e = L.first(b); e < L.first(b) + L.count(b); ++e) todo.push_back(e);
 
   const int jobs = std::max(1, o.jobs);
-  std::function<EntryLabels(size_t, int)> work = [&](size_t k, int w) {
-    const size_t e = static_cast<size_t>(todo[k]);
-    const std::string path = m.audio_path(e);
-    const Audio a = decode_audio(path, teacher.sample_rate());
-    const int64_t n = static_cast<int64_t>(a.samples.size());
-    if (n != m.entries[e].n_samples)
-      throw Error(path + ": the manifest says " + std::to_string(m.entries[e].n_samples) + " samples but the file has " +
-                  std::to_string(n) + " at " + std::to_string(teacher.sample_rate()) +
-                  " Hz; regenerate the manifest so labels line up with what training reads");
-    EntryLabels labels = teacher.label(a.samples, o.grid, w);
+  // A worker takes `batch` consecutive entries: it decodes them and hands the readable ones to the
+  // teacher together. Each entry keeps its own outcome, so one bad file fails only itself.
+  const auto batch = static_cast<size_t>(std::max<int64_t>(1, teacher.batch_files()));
+  const size_t groups = (todo.size() + batch - 1) / batch;
+  using Group = std::vector<Outcome<EntryLabels>>;
+  auto check_labels = [&](size_t e, const EntryLabels& labels) {
+    const int64_t n = m.entries[e].n_samples;
     for (const auto& stream : labels)
       if (static_cast<int64_t>(stream.size()) != o.grid.frames(n))
-        throw Error(path + ": the teacher gave " + std::to_string(stream.size()) + " labels for " +
+        throw Error(m.audio_path(e) + ": the teacher gave " + std::to_string(stream.size()) + " labels for " +
                     std::to_string(o.grid.frames(n)) + " model frames");
-    return labels;
+  };
+  std::function<Group(size_t, int)> work = [&](size_t g, int w) {
+    Group out(std::min(batch, todo.size() - g * batch));
+    std::vector<std::vector<float>> audio;
+    std::vector<size_t> decoded;  // indexes into out
+    for (size_t i = 0; i < out.size(); ++i) {
+      const size_t e = static_cast<size_t>(todo[g * batch + i]);
+      const std::string path = m.audio_path(e);
+      try {
+        Audio a = decode_audio(path, teacher.sample_rate());
+        const int64_t n = static_cast<int64_t>(a.samples.size());
+        if (n != m.entries[e].n_samples)
+          throw Error(path + ": the manifest says " + std::to_string(m.entries[e].n_samples) +
+                      " samples but the file has " + std::to_string(n) + " at " + std::to_string(teacher.sample_rate()) +
+                      " Hz; regenerate the manifest so labels line up with what training reads");
+        audio.push_back(std::move(a.samples));
+        decoded.push_back(i);
+      } catch (const std::exception& ex) {
+        out[i].error = ex.what();
+      }
+    }
+    auto label_each = [&](const std::vector<size_t>& which) {  // one teacher call per file
+      for (size_t k : which) try {
+          const size_t i = decoded[k];
+          out[i].value = teacher.label_batch({&audio[k]}, o.grid, w)[0];
+          check_labels(static_cast<size_t>(todo[g * batch + i]), *out[i].value);
+        } catch (const std::exception& ex) {
+          out[decoded[k]].value.reset();
+          out[decoded[k]].error = ex.what();
+        }
+    };
+    std::vector<size_t> all(decoded.size());
+    for (size_t k = 0; k < all.size(); ++k) all[k] = k;
+    if (decoded.size() <= 1) {
+      label_each(all);
+      return out;
+    }
+    std::vector<const std::vector<float>*> files;
+    for (const auto& a : audio) files.push_back(&a);
+    std::vector<EntryLabels> labels;
+    try {
+      labels = teacher.label_batch(files, o.grid, w);
+    } catch (const std::exception&) {
+      label_each(all);  // find out which file it was
+      return out;
+    }
+    for (size_t k = 0; k < decoded.size(); ++k) try {
+        check_labels(static_cast<size_t>(todo[g * batch + decoded[k]]), labels[k]);
+        out[decoded[k]].value = std::move(labels[k]);
+      } catch (const std::exception& ex) {
+        out[decoded[k]].error = ex.what();
+      }
+    return out;
   };
 
   std::vector<std::pair<std::string, std::string>> failures;
@@ -173,7 +229,7 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
   bool block_failed = false;
   const auto t0 = Clock::now();
   obs.on_start(todo.size());
-  std::function<bool(size_t, Outcome<EntryLabels>&)> consume = [&](size_t k, Outcome<EntryLabels>& out) {
+  auto consume_entry = [&](size_t k, Outcome<EntryLabels>& out) {
     const int64_t e = todo[k];
     const int64_t b = e / L.block;
     FileEvent ev;
@@ -200,9 +256,13 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
       block_labels.clear();
       block_failed = false;
     }
+  };
+  std::function<bool(size_t, Outcome<Group>&)> consume = [&](size_t g, Outcome<Group>& out) {
+    if (!out.error.empty()) throw Error(out.error);  // only output errors escape a group's work
+    for (size_t i = 0; i < out.value->size(); ++i) consume_entry(g * batch + i, (*out.value)[i]);
     return true;
   };
-  run_ordered<EntryLabels>(todo.size(), jobs, work, consume);
+  run_ordered<Group>(groups, jobs, work, consume);
   st.compute_sec = seconds_since(t0);
   if (failures.empty() && fs::exists(fail_path)) fs::remove(fail_path, ec);
 

@@ -99,15 +99,21 @@ class Labeler {
   virtual std::string describe() const = 0;  // one line for the console
   // Labels of one file; `worker` in [0, jobs) lets implementations keep per-thread state.
   virtual EntryLabels label(const std::vector<float>& samples, const ModelGrid& grid, int worker) = 0;
+  // Files a worker hands over together (a teacher that shares work across files says > 1).
+  virtual int64_t batch_files() const { return 1; }
+  // Labels of up to batch_files() files, in order; by default one label() call each.
+  virtual std::vector<EntryLabels> label_batch(const std::vector<const std::vector<float>*>& files,
+                                               const ModelGrid& grid, int worker);
 };
 // k-means codebooks (label fit): stream <name>, or <name>0, <name>1... per codebook of a product
 // codebook, or one stream of combined ids (combine).
 std::unique_ptr<Labeler> make_kmeans_labeler(const std::string& codebook_path, bool combine, int jobs);
-// EnCodec codes (teachers/encodec.h) at `kbps`: streams <name>_0 ... <name>_{n_q-1}, 
-// codebook_size classes each. Code t labels model frame t; EnCodec's extra frame or two at the end
-// (ceil(n / hop) against the conv stack's floor((n - receptive field) / hop) + 1) are dropped, as
-// fairseq crops labels to the features.
-std::unique_ptr<Labeler> make_encodec_labeler(const std::string& codec_path, double kbps);
+// EnCodec codes (teachers/encodec.h) at `kbps`: streams <name>_0 ... <name>_{n_q-1},
+// codebook_size classes each; `batch` files are encoded together (Encodec::embed_many). Code t
+// labels model frame t; EnCodec's extra frame or two at the end (ceil(n / hop) against the conv
+// stack's floor((n - receptive field) / hop) + 1) are dropped, as fairseq crops labels to the
+// features.
+std::unique_ptr<Labeler> make_encodec_labeler(const std::string& codec_path, double kbps, int64_t batch = 1);
 
 LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApplyOptions& o, RunObserver& obs);
 

@@ -45,7 +45,7 @@ def clip(n, sr, seed):
     return x.clamp(-1, 1).to(torch.float32)
 
 
-def compare(w, name, cfg, layouts, lengths, kbps, threads="2", block_sec="0"):
+def compare(w, name, cfg, layouts, lengths, kbps, threads="2", block_sec="0", batch="8"):
     torch.manual_seed(1)
     model = eo.Encodec(cfg).eval()
     eo.randomize(model, seed=7)
@@ -65,7 +65,7 @@ def compare(w, name, cfg, layouts, lengths, kbps, threads="2", block_sec="0"):
             continue  # a bare .th carries no config: only the 24 kHz shape can be read from it
         out = f"{w}/{name}-{layout}-codes"
         run("codec", "encode", "-m", src, "-o", out, "--bandwidth", str(kbps), "--threads", threads, "--embeddings",
-            "--block-sec", block_sec, f"{w}/{name}-wav")
+            "--block-sec", block_sec, "--batch", batch, f"{w}/{name}-wav")
         same = total = 0
         shapes_ok = True
         rel = max(float(np.abs(np.load(f"{out}/{k}.emb.npy") - e).max() / max(1e-30, np.abs(e).max()))
@@ -90,9 +90,14 @@ def main():
         small = eo.CONFIG_SMALL
         compare(w, "small", small, layouts, [1, 7, 16, 17, 100, 999, 1600], kbps=1.6)
         full_lengths = [100, 320 * 10 - 1, 320 * 10, 320 * 10 + 1, 24000 * 2 + 77, 24000 * 3]
-        model = compare(w, "full", eo.CONFIG_24KHZ, layouts, full_lengths, kbps=6.0)
-        # Streamed in 0.5 s blocks (the two longest clips span 5 and 6 blocks): the one-pass oracle's codes.
-        compare(w, "full-streamed", eo.CONFIG_24KHZ, ["hf-safetensors"], full_lengths, kbps=6.0, block_sec="0.5")
+        # One file at a time, and all six encoded together (default --batch 8: one LSTM call for the
+        # files whose blocks have equal frame counts).
+        model = compare(w, "full", eo.CONFIG_24KHZ, layouts, full_lengths, kbps=6.0, batch="1")
+        compare(w, "full-batched", eo.CONFIG_24KHZ, ["hf-safetensors"], full_lengths, kbps=6.0)
+        # Streamed in 0.5 s blocks (the two longest clips span 5 and 6 blocks), three files at a time
+        # (a finished file's slot takes the next one mid-run): the one-pass oracle's codes.
+        compare(w, "full-streamed", eo.CONFIG_24KHZ, ["hf-safetensors"], full_lengths, kbps=6.0, block_sec="0.5",
+                batch="3")
 
         # Labels on the model's grid at the boundary lengths: floor((n - 400) / 320) + 1 codes per
         # line (none below 400 samples), EnCodec's codes cropped.
@@ -109,6 +114,26 @@ def main():
                 codes = np.load(f"{w}/full-hf-safetensors-codes/c{i}.npy")[q, :frames]
                 ok &= [int(x) for x in lines[i].split()] == codes.tolist()
         check(ok, f"labels at lengths {full_lengths}: model-frame counts, codes cropped, 8 streams")
+
+        # Batches with bad entries: one whose manifest length is wrong and an empty file, both refused
+        # before encoding (tests/teachers/test_label_batches.cpp covers a file the teacher refuses).
+        # Those entries alone fail; the others in their batches are labelled, and the label files
+        # wait for the bad ones to be fixed.
+        import wave
+        with wave.open(f"{w}/full-wav/empty.wav", "wb") as f:
+            f.setnchannels(1), f.setsampwidth(2), f.setframerate(24000)
+        entries = [(f"c{i}.wav", n + (5 if i == 2 else 0)) for i, n in enumerate(full_lengths)]
+        entries.insert(4, ("empty.wav", 0))
+        with open(f"{w}/bad.tsv", "w") as f:
+            f.write(f"{w}/full-wav\n" + "".join(f"{name}\t{n}\n" for name, n in entries))
+        p = run("label", "apply", "--teacher", "encodec", "--codec", f"{w}/full-hf-safetensors", "-o", f"{w}/bad-labels",
+                "--batch", "4", "--block", "1", "--jobs", "1", f"{w}/bad.tsv", ok=False)
+        failed = open(f"{w}/bad-labels/failures.tsv").read() if os.path.exists(f"{w}/bad-labels/failures.tsv") else ""
+        failed = sorted(l.split("\t")[0].rsplit("/", 1)[-1] for l in failed.splitlines()[1:] if l)
+        parts = sorted(os.listdir(f"{w}/bad-labels/.mert-parts/bad.encodec"))
+        check(p.returncode != 0 and failed == ["c2.wav", "empty.wav"] and
+              parts == sorted([f"part-{i}.txt" for i in (0, 1, 3, 5, 6)] + ["settings.json"]),
+              f"bad files fail alone in their batches: failures {failed}, parts {parts}")
 
         # Refusals, each one line naming the problem.
         torch.manual_seed(1)

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "args.h"
 #include "commands.h"
@@ -162,6 +163,8 @@ int label_apply(int argc, char** argv) {
   args.option("codebook", "c", "kmeans: codebook from 'mert label fit'");
   args.option("codec", "", "encodec: a Hugging Face EnCodec dir or an original .th checkpoint");
   args.option("bandwidth", "", "encodec: kbps (1.5, 3, 6, 12, 24 -> 2, 4, 8, 16, 32 codebooks)", "6");
+  args.option("batch", "", "encodec: files each job encodes together, sharing the LSTM's weight reads (memory:\n"
+                           "their decoded audio)", "8");
   args.option("out", "o", "label dir (required)");
   args.option("name", "", "label name: <split>.<stream>, dict.<stream>.txt (default: km, or encodec)");
   args.flag("combine", "kmeans, product codebook: one stream of combined ids (id = i0*K1 + i1 ...) instead of one per codebook");
@@ -190,10 +193,13 @@ int label_apply(int argc, char** argv) {
   o.jobs = jobs_from(args);
   o.grid = model_grid_from(args);
   parse_shard(args.get("shard"), o.shard_index, o.shard_count);
-  set_threads(1);  // parallelism is across files
+  const int64_t batch = args.get_int("batch");
+  if (batch < 1 || batch > 256) throw Error("--batch must be in [1, 256]");
+  // Parallelism is across files; cores the jobs leave idle go to each job's libtorch threads.
+  set_threads(std::max(1, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) / o.jobs));
   const std::unique_ptr<Labeler> teacher =
       teacher_kind == "kmeans" ? make_kmeans_labeler(args.get("codebook"), args.flag_set("combine"), o.jobs)
-                               : make_encodec_labeler(args.get("codec"), args.get_double("bandwidth"));
+                               : make_encodec_labeler(args.get("codec"), args.get_double("bandwidth"), batch);
 
   int64_t failed = 0;
   for (const auto& tsv : args.positionals()) {

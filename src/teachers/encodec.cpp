@@ -117,12 +117,10 @@ class Encodec::StreamedConv {
 
   at::Tensor push(const at::Tensor& x, bool last) {
     const int64_t s = c_.stride;
-    const int64_t stride[1] = {s}, padding[1] = {0}, dilation[1] = {c_.dilation};
     if (!started_ && last) {
       const int64_t length = x.size(-1);
       started_ = true;
-      return at::conv1d(pad_reflect(x, pad_, (length + s - 1) / s * s - length), c_.weight, c_.bias, stride, padding,
-                        dilation);
+      return conv(pad_reflect(x, pad_, (length + s - 1) / s * s - length));
     }
     at::Tensor in = x;
     if (!started_) {
@@ -139,7 +137,7 @@ class Encodec::StreamedConv {
     const int64_t end = last ? (total_in_ + s - 1) / s * s : total_in_;
     const int64_t count = end / s - next_out_;
     if (count <= 0) return at::empty({x.size(0), c_.weight.size(0), 0}, x.options());
-    at::Tensor out = at::conv1d(buf_.narrow(-1, 0, (count - 1) * s + k_eff_), c_.weight, c_.bias, stride, padding, dilation);
+    at::Tensor out = conv(buf_.narrow(-1, 0, (count - 1) * s + k_eff_));
     // A copy, not a view: a view (even an empty one) would keep the whole block's storage alive.
     buf_ = buf_.narrow(-1, count * s, buf_.size(-1) - count * s).clone(at::MemoryFormat::Contiguous);
     next_out_ += count;
@@ -147,6 +145,19 @@ class Encodec::StreamedConv {
   }
 
  private:
+  // The conv over an already padded input. The first conv (one input channel, 7 taps) runs as one
+  // GEMM over a [taps, frames] patch matrix: the same sums as at::conv1d, ~10x faster there.
+  at::Tensor conv(const at::Tensor& in) const {
+    if (in.size(0) == 1 && in.size(1) == 1 && c_.dilation == 1 && in.size(-1) >= k_eff_) {
+      const int64_t frames = (in.size(-1) - k_eff_) / c_.stride + 1;
+      const at::Tensor x = in.reshape({in.size(-1)});
+      const at::Tensor patches = x.as_strided({k_eff_, frames}, {1, c_.stride}, x.storage_offset()).contiguous();
+      return at::addmm(c_.bias.unsqueeze(1), c_.weight.select(1, 0), patches).unsqueeze(0);
+    }
+    const int64_t stride[1] = {c_.stride}, padding[1] = {0}, dilation[1] = {c_.dilation};
+    return at::conv1d(in, c_.weight, c_.bias, stride, padding, dilation);
+  }
+
   const Conv& c_;
   int64_t k_eff_ = 1, pad_ = 0;
   bool started_ = false;

@@ -159,7 +159,9 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
   const int jobs = std::max(1, o.jobs);
   // A worker takes `batch` consecutive entries: it decodes them and hands the readable ones to the
   // teacher together. Each entry keeps its own outcome, so one bad file fails only itself.
-  const auto batch = static_cast<size_t>(std::max<int64_t>(1, teacher.batch_files()));
+  // Batches no larger than an even split of the work, so that a short run keeps every job busy.
+  const auto batch = std::min(static_cast<size_t>(std::max<int64_t>(1, teacher.batch_files())),
+                              std::max<size_t>(1, (todo.size() + static_cast<size_t>(jobs) - 1) / static_cast<size_t>(jobs)));
   const size_t groups = (todo.size() + batch - 1) / batch;
   using Group = std::vector<Outcome<EntryLabels>>;
   auto check_labels = [&](size_t e, const EntryLabels& labels) {

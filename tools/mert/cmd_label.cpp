@@ -197,6 +197,7 @@ int label_apply(int argc, char** argv) {
   if (batch < 1 || batch > 256) throw Error("--batch must be in [1, 256]");
   // Parallelism is across files; cores the jobs leave idle go to each job's libtorch threads.
   set_threads(std::max(1, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) / o.jobs));
+  std::cerr << system_info_line() << "\n";
   const std::unique_ptr<Labeler> teacher =
       teacher_kind == "kmeans" ? make_kmeans_labeler(args.get("codebook"), args.flag_set("combine"), o.jobs)
                                : make_encodec_labeler(args.get("codec"), args.get_double("bandwidth"), batch);

@@ -41,8 +41,8 @@ int cmd_codec(int argc, char** argv) {
   args.option("threads", "t", "libtorch threads (0 = one per core)", "0");
   args.option("list", "", "a text file with one audio path per line (repeatable via commas)");
   args.option("block-sec", "", "encode in blocks of this many seconds (memory bounded by the block; 0 = one pass)", "2");
-  args.option("batch", "", "files encoded together: their LSTM steps share one read of the weights (memory grows\n"
-                           "with it: the batch's decoded audio)", "8");
+  args.option("batch", "", "files encoded together (they share the LSTM's weight reads; memory grows with their "
+                           "decoded audio)", "8");
   args.flag("embeddings", "also write <name>.emb.npy: the encoder's float32 [hidden, frames] before quantization");
   if (!args.parse(argc - 1, argv + 1)) return 0;
   if (!args.has("model")) throw Error("missing -m <EnCodec dir or .th>");

@@ -163,8 +163,8 @@ int label_apply(int argc, char** argv) {
   args.option("codebook", "c", "kmeans: codebook from 'mert label fit'");
   args.option("codec", "", "encodec: a Hugging Face EnCodec dir or an original .th checkpoint");
   args.option("bandwidth", "", "encodec: kbps (1.5, 3, 6, 12, 24 -> 2, 4, 8, 16, 32 codebooks)", "6");
-  args.option("batch", "", "encodec: files each job encodes together, sharing the LSTM's weight reads (memory:\n"
-                           "their decoded audio)", "8");
+  args.option("batch", "", "encodec: files each job encodes together (they share the LSTM's weight reads; "
+                           "memory grows with their decoded audio)", "8");
   args.option("out", "o", "label dir (required)");
   args.option("name", "", "label name: <split>.<stream>, dict.<stream>.txt (default: km, or encodec)");
   args.flag("combine", "kmeans, product codebook: one stream of combined ids (id = i0*K1 + i1 ...) instead of one per codebook");

@@ -150,7 +150,7 @@ class Encodec::StreamedConv {
   at::Tensor conv(const at::Tensor& in) const {
     if (in.size(0) == 1 && in.size(1) == 1 && c_.dilation == 1 && in.size(-1) >= k_eff_) {
       const int64_t frames = (in.size(-1) - k_eff_) / c_.stride + 1;
-      const at::Tensor x = in.reshape({in.size(-1)});
+      const at::Tensor x = in.reshape({in.size(-1)}).contiguous();  // as_strided below assumes unit stride
       const at::Tensor patches = x.as_strided({k_eff_, frames}, {1, c_.stride}, x.storage_offset()).contiguous();
       return at::addmm(c_.bias.unsqueeze(1), c_.weight.select(1, 0), patches).unsqueeze(0);
     }

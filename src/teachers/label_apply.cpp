@@ -157,12 +157,25 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
     for (int64_t e = L.first(b); e < L.first(b) + L.count(b); ++e) todo.push_back(e);
 
   const int jobs = std::max(1, o.jobs);
-  // A worker takes `batch` consecutive entries: it decodes them and hands the readable ones to the
-  // teacher together. Each entry keeps its own outcome, so one bad file fails only itself.
-  // Batches no larger than an even split of the work, so that a short run keeps every job busy.
+  // A worker takes a group of consecutive entries: it decodes them and hands the readable ones to
+  // the teacher together. A group has at most batch_files() entries, at most an even split of the
+  // work over the jobs (so that a short run keeps every job busy), and at most group_audio_sec of
+  // audio by the manifest unless it is a single entry (so that long files do not multiply the
+  // memory of their decoded audio by the batch).
   const auto batch = std::min(static_cast<size_t>(std::max<int64_t>(1, teacher.batch_files())),
                               std::max<size_t>(1, (todo.size() + static_cast<size_t>(jobs) - 1) / static_cast<size_t>(jobs)));
-  const size_t groups = (todo.size() + batch - 1) / batch;
+  const auto group_samples = static_cast<int64_t>(o.group_audio_sec * sample_rate);
+  std::vector<size_t> group_start;  // into todo; one past the last group's end at the back
+  for (size_t k = 0; k < todo.size();) {
+    group_start.push_back(k);
+    int64_t samples = m.entries[static_cast<size_t>(todo[k])].n_samples;
+    for (++k; k < todo.size() && k - group_start.back() < batch; ++k) {
+      samples += m.entries[static_cast<size_t>(todo[k])].n_samples;
+      if (samples > group_samples) break;
+    }
+  }
+  const size_t groups = group_start.size();
+  group_start.push_back(todo.size());
   using Group = std::vector<Outcome<EntryLabels>>;
   auto check_labels = [&](size_t e, const EntryLabels& labels) {
     const int64_t n = m.entries[e].n_samples;
@@ -172,11 +185,12 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
                     std::to_string(o.grid.frames(n)) + " model frames");
   };
   std::function<Group(size_t, int)> work = [&](size_t g, int w) {
-    Group out(std::min(batch, todo.size() - g * batch));
+    const size_t first = group_start[g];
+    Group out(group_start[g + 1] - first);
     std::vector<std::vector<float>> audio;
     std::vector<size_t> decoded;  // indexes into out
     for (size_t i = 0; i < out.size(); ++i) {
-      const size_t e = static_cast<size_t>(todo[g * batch + i]);
+      const size_t e = static_cast<size_t>(todo[first + i]);
       const std::string path = m.audio_path(e);
       try {
         Audio a = decode_audio(path, teacher.sample_rate());
@@ -195,7 +209,7 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
       for (size_t k : which) try {
           const size_t i = decoded[k];
           out[i].value = teacher.label_batch({&audio[k]}, o.grid, w)[0];
-          check_labels(static_cast<size_t>(todo[g * batch + i]), *out[i].value);
+          check_labels(static_cast<size_t>(todo[first + i]), *out[i].value);
         } catch (const std::exception& ex) {
           out[decoded[k]].value.reset();
           out[decoded[k]].error = ex.what();
@@ -217,7 +231,7 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
       return out;
     }
     for (size_t k = 0; k < decoded.size(); ++k) try {
-        check_labels(static_cast<size_t>(todo[g * batch + decoded[k]]), labels[k]);
+        check_labels(static_cast<size_t>(todo[first + decoded[k]]), labels[k]);
         out[decoded[k]].value = std::move(labels[k]);
       } catch (const std::exception& ex) {
         out[decoded[k]].error = ex.what();
@@ -261,7 +275,7 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
   };
   std::function<bool(size_t, Outcome<Group>&)> consume = [&](size_t g, Outcome<Group>& out) {
     if (!out.error.empty()) throw Error(out.error);  // only output errors escape a group's work
-    for (size_t i = 0; i < out.value->size(); ++i) consume_entry(g * batch + i, (*out.value)[i]);
+    for (size_t i = 0; i < out.value->size(); ++i) consume_entry(group_start[g] + i, (*out.value)[i]);
     return true;
   };
   run_ordered<Group>(groups, jobs, work, consume);

@@ -76,6 +76,9 @@ struct LabelApplyOptions {
   int64_t block_entries = 256;    // resume granularity: manifest entries per finished part
   int jobs = 1;
   ModelGrid grid;
+  // A teacher that labels files in batches (Labeler::batch_files) gets at most this much audio per
+  // batch, by the manifest's lengths (a longer file goes alone): ~170 MB decoded at 24 kHz.
+  double group_audio_sec = 1800;
 };
 struct LabelApplyStats {
   int64_t entries = 0, computed = 0, failed = 0, skipped = 0;  // skipped: in finished parts

@@ -54,11 +54,11 @@ struct CountingObserver : RunObserver {
   void on_file(const FileEvent& e) override { events.push_back(e); }
 };
 
-TEST(LabelBatches, BadFileFailsAloneAndOthersAreLabelled) {
-  const fs::path dir = fs::temp_directory_path() / ("mert-label-batches-" + std::to_string(::getpid()));
+// A manifest of generated files of these lengths (16 kHz) in a fresh temporary dir.
+fs::path make_corpus(const std::string& name, const std::vector<int64_t>& lengths) {
+  const fs::path dir = fs::temp_directory_path() / ("mert-label-batches-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir / "audio");
-  const std::vector<int64_t> lengths{8000, 9000, kBadLength, 10000, 11000, 12000, 13000};
   std::ofstream tsv(dir / "train.tsv");
   tsv << (dir / "audio").string() << "\n";
   for (size_t i = 0; i < lengths.size(); ++i) {
@@ -67,8 +67,12 @@ TEST(LabelBatches, BadFileFailsAloneAndOthersAreLabelled) {
                 SF_FORMAT_WAV | SF_FORMAT_FLOAT);
     tsv << name << "\t" << lengths[i] << "\n";
   }
-  tsv.close();
+  return dir;
+}
 
+TEST(LabelBatches, BadFileFailsAloneAndOthersAreLabelled) {
+  const std::vector<int64_t> lengths{8000, 9000, kBadLength, 10000, 11000, 12000, 13000};
+  const fs::path dir = make_corpus("bad", lengths);
   FakeBatchTeacher teacher;
   LabelApplyOptions o;
   o.label_dir = (dir / "labels").string();
@@ -94,6 +98,25 @@ TEST(LabelBatches, BadFileFailsAloneAndOthersAreLabelled) {
     EXPECT_EQ(fs::exists(dir / "labels" / ".mert-parts" / "train.fake" / ("part-" + std::to_string(i) + ".txt")),
               lengths[i] != kBadLength)
         << i;
+  fs::remove_all(dir);
+}
+
+TEST(LabelBatches, LongFilesMakeSmallerBatches) {
+  // With at most 2 s of audio per batch (32 000 samples): [1 s, 0.5 s] then [3 s] alone (longer
+  // than the cap), [0.5 s, 0.5 s, 0.5 s] (three, the batch size), [1 s].
+  const std::vector<int64_t> lengths{16000, 8000, 48000, 8000, 8000, 8000, 16000};
+  const fs::path dir = make_corpus("long", lengths);
+  FakeBatchTeacher teacher;
+  LabelApplyOptions o;
+  o.label_dir = (dir / "labels").string();
+  o.name = "fake";
+  o.jobs = 1;
+  o.group_audio_sec = 2;
+  CountingObserver obs;
+  const LabelApplyStats st = apply_labels(teacher, read_manifest((dir / "train.tsv").string()), o, obs);
+  EXPECT_EQ(st.computed, 7);
+  EXPECT_TRUE(st.complete);
+  EXPECT_EQ(teacher.batch_sizes, (std::vector<size_t>{2, 1, 3, 1})) << "batches in order (one job)";
   fs::remove_all(dir);
 }
 

@@ -68,11 +68,15 @@ int cmd_codec(int argc, char** argv) {
     ++failed;
   };
   // Files are decoded `batch` at a time and encoded together (their LSTM steps share the weights).
-  for (size_t g = 0; g < items.size(); g += static_cast<size_t>(batch)) {
+  // A batch stops taking files once it holds 30 minutes of decoded audio (label apply caps it the
+  // same way), so long files go in smaller batches.
+  const int64_t batch_samples = 1800 * codec.config().sampling_rate;
+  for (size_t next = 0; next < items.size();) {
     std::vector<const InputItem*> group;
     std::vector<std::vector<float>> audio;
-    for (size_t i = g; i < std::min(items.size(), g + static_cast<size_t>(batch)); ++i) {
-      const InputItem& it = items[i];
+    int64_t samples = 0;
+    while (next < items.size() && static_cast<int64_t>(group.size()) < batch && samples < batch_samples) {
+      const InputItem& it = items[next++];
       try {
         if (!it.error.empty()) throw Error(it.error);
         Audio a = decode_audio(it.path, codec.config().sampling_rate);
@@ -80,6 +84,7 @@ int cmd_codec(int argc, char** argv) {
         apply_segment(it, a.samples, codec.config().sampling_rate);
         if (a.samples.empty()) throw Error("no audio samples");
         group.push_back(&it);
+        samples += static_cast<int64_t>(a.samples.size());
         audio.push_back(std::move(a.samples));
       } catch (const std::exception& e) {
         fail(it.path, e.what());

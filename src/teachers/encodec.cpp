@@ -301,10 +301,4 @@ std::vector<at::Tensor> Encodec::embed_many(const std::vector<const std::vector<
   return result;
 }
 
-at::Tensor Encodec::encode(const std::vector<float>& wave, double kbps, int64_t block_samples) const {
-  if (wave.empty()) throw Error("EnCodec: the waveform is empty");
-  const int64_t n_q = cfg_.quantizers_for_bandwidth(kbps);
-  return quantize(embed_streamed(wave, block_samples), n_q)[0];
-}
-
 }  // namespace mert::encodec

@@ -86,11 +86,9 @@ class Encodec {
                                      int64_t width) const;
   // Codes of the first `n_q` codebooks for embeddings [batch, hidden, frames]: int64 [batch, n_q, frames].
   at::Tensor quantize(const at::Tensor& embeddings, int64_t n_q) const;
-  // A mono waveform at sampling_rate -> int64 [n_q, frames] for `kbps` (EncodecModel.encode with
-  // bandwidth=kbps, no chunking), streamed in blocks of block_samples (default 2 s at 24 kHz;
-  // 0 = one pass). Throws mert::Error for an empty waveform.
+  // Streaming block of label runs: 2 s at 24 kHz. A file's codes (EncodecModel.encode with
+  // bandwidth=kbps, no chunking) are quantize(embed_streamed(...) or embed_many(...), n_q).
   static constexpr int64_t kDefaultBlockSamples = 48000;
-  at::Tensor encode(const std::vector<float>& wave, double kbps, int64_t block_samples = kDefaultBlockSamples) const;
 
  private:
   struct Conv {

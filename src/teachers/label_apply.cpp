@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "io/atomic_file.h"
@@ -205,37 +206,27 @@ LabelApplyStats apply_labels(Labeler& teacher, const Manifest& m, const LabelApp
         out[i].error = ex.what();
       }
     }
-    auto label_each = [&](const std::vector<size_t>& which) {  // one teacher call per file
-      for (size_t k : which) try {
-          const size_t i = decoded[k];
-          out[i].value = teacher.label_batch({&audio[k]}, o.grid, w)[0];
-          check_labels(static_cast<size_t>(todo[first + i]), *out[i].value);
-        } catch (const std::exception& ex) {
-          out[decoded[k]].value.reset();
-          out[decoded[k]].error = ex.what();
-        }
-    };
-    std::vector<size_t> all(decoded.size());
-    for (size_t k = 0; k < all.size(); ++k) all[k] = k;
-    if (decoded.size() <= 1) {
-      label_each(all);
-      return out;
-    }
-    std::vector<const std::vector<float>*> files;
-    for (const auto& a : audio) files.push_back(&a);
-    std::vector<EntryLabels> labels;
-    try {
-      labels = teacher.label_batch(files, o.grid, w);
-    } catch (const std::exception&) {
-      label_each(all);  // find out which file it was
-      return out;
-    }
-    for (size_t k = 0; k < decoded.size(); ++k) try {
-        check_labels(static_cast<size_t>(todo[first + decoded[k]]), labels[k]);
-        out[decoded[k]].value = std::move(labels[k]);
+    // One batch for all readable files; if the teacher refuses it, one call per file, so that
+    // only the file it refuses fails.
+    auto keep = [&](size_t k, const std::function<EntryLabels()>& labels) {
+      const size_t i = decoded[k];
+      try {
+        EntryLabels l = labels();
+        check_labels(static_cast<size_t>(todo[first + i]), l);
+        out[i].value = std::move(l);
       } catch (const std::exception& ex) {
-        out[decoded[k]].error = ex.what();
+        out[i].error = ex.what();
       }
+    };
+    std::optional<std::vector<EntryLabels>> batch_labels;
+    if (decoded.size() > 1) try {
+        std::vector<const std::vector<float>*> files;
+        for (const auto& a : audio) files.push_back(&a);
+        batch_labels = teacher.label_batch(files, o.grid, w);
+      } catch (const std::exception&) {
+      }
+    for (size_t k = 0; k < decoded.size(); ++k)
+      keep(k, [&] { return batch_labels ? std::move((*batch_labels)[k]) : teacher.label_batch({&audio[k]}, o.grid, w)[0]; });
     return out;
   };
 

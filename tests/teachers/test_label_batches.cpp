@@ -70,17 +70,24 @@ fs::path make_corpus(const std::string& name, const std::vector<int64_t>& length
   return dir;
 }
 
-TEST(LabelBatches, BadFileFailsAloneAndOthersAreLabelled) {
-  const std::vector<int64_t> lengths{8000, 9000, kBadLength, 10000, 11000, 12000, 13000};
-  const fs::path dir = make_corpus("bad", lengths);
-  FakeBatchTeacher teacher;
+// apply_labels over make_corpus's manifest, one entry per resumable block.
+LabelApplyStats label_corpus(const fs::path& dir, Labeler& teacher, int jobs, double group_audio_sec,
+                             RunObserver& obs) {
   LabelApplyOptions o;
   o.label_dir = (dir / "labels").string();
   o.name = "fake";
   o.block_entries = 1;
-  o.jobs = 2;
+  o.jobs = jobs;
+  o.group_audio_sec = group_audio_sec;
+  return apply_labels(teacher, read_manifest((dir / "train.tsv").string()), o, obs);
+}
+
+TEST(LabelBatches, BadFileFailsAloneAndOthersAreLabelled) {
+  const std::vector<int64_t> lengths{8000, 9000, kBadLength, 10000, 11000, 12000, 13000};
+  const fs::path dir = make_corpus("bad", lengths);
+  FakeBatchTeacher teacher;
   CountingObserver obs;
-  const LabelApplyStats st = apply_labels(teacher, read_manifest((dir / "train.tsv").string()), o, obs);
+  const LabelApplyStats st = label_corpus(dir, teacher, 2, LabelApplyOptions{}.group_audio_sec, obs);
 
   EXPECT_EQ(st.computed, 6);
   EXPECT_EQ(st.failed, 1);
@@ -107,13 +114,8 @@ TEST(LabelBatches, LongFilesMakeSmallerBatches) {
   const std::vector<int64_t> lengths{16000, 8000, 48000, 8000, 8000, 8000, 16000};
   const fs::path dir = make_corpus("long", lengths);
   FakeBatchTeacher teacher;
-  LabelApplyOptions o;
-  o.label_dir = (dir / "labels").string();
-  o.name = "fake";
-  o.jobs = 1;
-  o.group_audio_sec = 2;
   CountingObserver obs;
-  const LabelApplyStats st = apply_labels(teacher, read_manifest((dir / "train.tsv").string()), o, obs);
+  const LabelApplyStats st = label_corpus(dir, teacher, 1, 2, obs);
   EXPECT_EQ(st.computed, 7);
   EXPECT_TRUE(st.complete);
   EXPECT_EQ(teacher.batch_sizes, (std::vector<size_t>{2, 1, 3, 1})) << "batches in order (one job)";

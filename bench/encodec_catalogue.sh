@@ -3,7 +3,8 @@
 # manifest of generated files, once per --batch value (files each job encodes together), with the
 # default jobs (one per core). Random full-size 24 kHz weights (tests/oracle/encodec_oracle.py;
 # the speed does not depend on their values). Prints one row per batch: wall time, real-time
-# factor and peak RSS of the whole command.
+# factor, peak RSS of the whole command, and how many codes differ from the first batch value's
+# labels (batched GEMMs round differently).
 # Usage: bench/encodec_catalogue.sh [mert binary] [files] [seconds per file] [batches]
 #        (default: build/mert 16 60 "1 8 16")
 set -euo pipefail
@@ -30,9 +31,12 @@ for batch in $BATCHES; do
   end=$(date +%s.%N)
   if [[ $header == 0 ]]; then
     grep "^system:\|^label apply" "$W/log" >&2 || true
-    printf '| files | batch | wall s | x real time | peak RSS MiB |\n|---|---|---|---|---|\n'
+    printf '| files | batch | wall s | x real time | peak RSS MiB | codes differing from batch %s |\n|---|---|---|---|---|---|\n' "${BATCHES%% *}"
     header=1
   fi
-  awk -v f="$FILES" -v s="$SEC" -v b="$batch" -v a="$start" -v e="$end" -v r="$(cat "$W/rss")" \
-    'BEGIN { printf "| %d x %d s | %d | %.1f | %.0f | %.0f |\n", f, s, b, e - a, f * s / (e - a), r / 1024 }'
+  [[ -d $W/first ]] || cp -r "$W/labels" "$W/first"
+  diff=$(cat "$W"/first/train.encodec_* | tr ' ' '\n' > "$W/a"; cat "$W"/labels/train.encodec_* | tr ' ' '\n' > "$W/b"
+         paste -d' ' "$W/a" "$W/b" | awk '$1 != $2 { d++ } END { printf "%d of %d", d, NR }')
+  awk -v f="$FILES" -v s="$SEC" -v b="$batch" -v a="$start" -v e="$end" -v r="$(cat "$W/rss")" -v d="$diff" \
+    'BEGIN { printf "| %d x %d s | %d | %.1f | %.0f | %.0f | %s |\n", f, s, b, e - a, f * s / (e - a), r / 1024, d }'
 done

@@ -5,6 +5,9 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/core/stack.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "mert/error.h"
 
 namespace mert {
@@ -26,16 +29,44 @@ c10::OperatorHandle op(const char* name) {
   return c10::Dispatcher::singleton().findSchemaOrThrow(name, "");
 }
 
-}  // namespace
-
-bool int8_engine_available() {
+bool libtorch_int8_available() {
   static const bool ok = select_engine();
   return ok;
 }
 
+bool use_vnni_kernel() {
+  static const bool yes = [] {
+    const char* env = std::getenv("MERT_INT8_KERNEL");
+    return int8_vnni_available() && !(env && std::string(env) == "libtorch");
+  }();
+  return yes;
+}
+
+}  // namespace
+
+bool int8_engine_available() { return use_vnni_kernel() || libtorch_int8_available(); }
+
+std::string int8_kernel_name() {
+  if (use_vnni_kernel()) return "mert VNNI int8 (per-token)";
+  return libtorch_int8_available() ? "libtorch dynamic int8" : "";
+}
+
 void DenseImpl::quantize_int8() {
-  if (!int8_engine_available()) throw Error("int8 needs a quantized CPU engine (oneDNN or FBGEMM) in libtorch");
+  if (!int8_engine_available())
+    throw Error("int8 needs AVX-512 VNNI or a quantized CPU engine (oneDNN or FBGEMM) in libtorch");
   at::NoGradGuard no_grad;
+  if (use_vnni_kernel()) {
+    vnni_weight_ = pack_int8_weight(weight, bias);
+  } else {
+    pack_libtorch_int8();
+  }
+  // The packed copy is all forward reads from now on; drop the float weight's storage (for
+  // MERT-95M, 170 MB in bf16). The parameter keeps its name with no data: the layer is
+  // inference-only, and state_dict() / saving refuse it (see model_state).
+  weight.set_(at::empty({0}, weight.options()));
+}
+
+void DenseImpl::pack_libtorch_int8() {
   const at::Tensor w = weight.to(at::kFloat);
   const at::Tensor scales = (w.abs().amax(1).to(at::kDouble) / 127.0).clamp_min(1e-12);
   const at::Tensor zeros = at::zeros({w.size(0)}, at::kLong);
@@ -43,10 +74,6 @@ void DenseImpl::quantize_int8() {
   torch::jit::Stack stack{qw, bias.defined() ? c10::IValue(bias.to(at::kFloat)) : c10::IValue()};
   op("quantized::linear_prepack").callBoxed(&stack);
   int8_weight_ = stack.at(0);
-  // The packed copy is all forward reads from now on; drop the float weight's storage (for
-  // MERT-95M, 170 MB in bf16). The parameter keeps its name with no data: the layer is
-  // inference-only, and state_dict() / saving refuse it (see model_state).
-  weight.set_(at::empty({0}, weight.options()));
 }
 
 at::Tensor DenseImpl::forward(const at::Tensor& x) {
@@ -56,6 +83,7 @@ at::Tensor DenseImpl::forward(const at::Tensor& x) {
                 std::to_string(x.size(-1)));
   if (at::GradMode::is_enabled() && x.requires_grad())
     throw Error("an int8 layer has no gradient: run it without autograd");
+  if (vnni_weight_.defined()) return int8_linear(x, vnni_weight_);
   torch::jit::Stack stack{x.to(at::kFloat), int8_weight_, false};
   op("quantized::linear_dynamic").callBoxed(&stack);
   return stack.at(0).toTensor().to(x.scalar_type());

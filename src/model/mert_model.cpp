@@ -125,10 +125,10 @@ void finish_compute_dtype(MertModelImpl& model, const std::string& dtype) {
   if (dtype != "int8") return;
   for (const auto& m : model.modules())
     if (auto* dense = dynamic_cast<DenseImpl*>(m.get())) dense->quantize_int8();
-  // Each int8 product quantises its input with a new oneDNN reorder (the scale is part of the
-  // primitive), a hundred or so throwaway primitives per pass: a cache capped for the float path
-  // would lose the pass's reusable primitives to them every pass.
-  reserve_kernel_cache(256);
+  // libtorch's int8 product quantises its input with a new oneDNN reorder (the scale is part of
+  // the primitive), a hundred or so throwaway primitives per pass: a cache capped for the float
+  // path would lose the pass's reusable primitives to them every pass.
+  if (int8_kernel_name() == "libtorch dynamic int8") reserve_kernel_cache(256);
 #if defined(__GLIBC__)
   // The float weights just freed are scattered through the heap, which `mert` keeps (see
   // tools/mert/main.cpp); hand their pages back now rather than carry them for the whole run.

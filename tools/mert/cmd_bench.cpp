@@ -22,6 +22,7 @@
 #include "io/atomic_file.h"
 #include "mert/audio.h"
 #include "mert/error.h"
+#include "model/dense.h"
 #include "model/model_dir.h"
 #include "model/presets.h"
 #include "util/blas_kernels.h"
@@ -141,7 +142,7 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
   row["batch"] = c.batch;
   row["kernels"] = std::string(at::hasMKLDNN() ? "oneDNN conv" : "native conv") +
                    (c.dtype == "bf16"   ? " + oneDNN bf16 matmul"
-                    : c.dtype == "int8" ? " + oneDNN bf16 matmul + dynamic int8 Linear"
+                    : c.dtype == "int8" ? " + oneDNN bf16 matmul + " + mert::int8_kernel_name() + " Linear"
                                         : " + " + blas_library() + " " + blas_core() + " sgemm");
   row["rtf_median"] = median;
   row["rtf_min"] = sorted.front();

@@ -1,0 +1,206 @@
+// GCC 12 reports the intrinsics headers' deliberately undefined vectors (_mm*_undefined_*) as
+// uninitialised once they are inlined here; the warnings are about its own headers.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "model/int8_gemm.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "mert/error.h"
+
+namespace mert {
+namespace {
+
+constexpr int64_t kPanel = 64;  // output columns per packed panel: four 16-lane registers
+constexpr int kRows = 6;        // rows per register tile: 6 x 4 accumulators + 4 weight registers
+
+#define MERT_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// ---------------------------------------------------------------------------------------------
+// Activations: one row at a time, max |x| then q = round(x * 127 / max) + 128 as bytes. Padding
+// bytes hold 128 (a zero) so that they add nothing whatever the weights there are.
+
+MERT_VNNI inline __m512 load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+MERT_VNNI inline __m512 load16(const at::BFloat16* p, __mmask16 m) {
+  const __m256i h = _mm256_maskz_loadu_epi16(m, p);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+template <typename T>
+MERT_VNNI void quantize_row(const T* x, int64_t K, int64_t Kp, uint8_t* q, float* scale) {
+  __m512 amax = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (K - k)) - 1);
+    amax = _mm512_max_ps(amax, _mm512_abs_ps(load16(x + k, m)));
+  }
+  const float mx = _mm512_reduce_max_ps(amax);
+  const float inv = mx > 0 ? 127.0f / mx : 0.0f;
+  *scale = mx > 0 ? mx / 127.0f : 0.0f;
+  const __m512 vinv = _mm512_set1_ps(inv);
+  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), bias = _mm512_set1_epi32(128);
+  for (int64_t k = 0; k < K; k += 16) {
+    const __mmask16 m = K - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (K - k)) - 1);
+    __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(load16(x + k, m), vinv));  // round half to even
+    v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), bias);
+    _mm_mask_storeu_epi8(q + k, m, _mm512_cvtepi32_epi8(v));
+  }
+  for (int64_t k = K; k < Kp; ++k) q[k] = 128;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tile: R rows x 64 columns, int32 sums in 4R registers over the whole inner dimension, then
+// out = (sum - offset) * row_scale * col_scale + bias, stored as float or bf16 (round to nearest
+// even, as torch converts).
+
+MERT_VNNI inline void store16(float* p, __m512 v, __mmask16 m) { _mm512_mask_storeu_ps(p, m, v); }
+MERT_VNNI inline void store16(at::BFloat16* p, __m512 v, __mmask16 m) {
+  const __m512i bits = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
+  _mm256_mask_storeu_epi16(p, m, _mm512_cvtepi32_epi16(r));
+}
+
+template <int R, typename T>
+MERT_VNNI void tile(const uint8_t* a, int64_t lda, const float* row_scale, const int8_t* b, int64_t K4,
+                    const int32_t* offset, const float* col_scale, const float* bias, T* out, int64_t ldo,
+                    int64_t cols) {
+  __m512i acc[R][4];
+#pragma GCC unroll 24
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) acc[i][j] = _mm512_setzero_si512();
+  for (int64_t k = 0; k < K4; ++k) {
+    const int8_t* bk = b + k * kPanel * 4;
+    const __m512i b0 = _mm512_loadu_si512(bk), b1 = _mm512_loadu_si512(bk + 64);
+    const __m512i b2 = _mm512_loadu_si512(bk + 128), b3 = _mm512_loadu_si512(bk + 192);
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) {
+      int32_t word;
+      std::memcpy(&word, a + i * lda + 4 * k, 4);
+      const __m512i av = _mm512_set1_epi32(word);
+      acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], av, b0);
+      acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], av, b1);
+      acc[i][2] = _mm512_dpbusd_epi32(acc[i][2], av, b2);
+      acc[i][3] = _mm512_dpbusd_epi32(acc[i][3], av, b3);
+    }
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const int64_t left = cols - 16 * j;
+    if (left <= 0) break;
+    const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    const __m512i off = _mm512_loadu_si512(offset + 16 * j);
+    const __m512 cs = _mm512_loadu_ps(col_scale + 16 * j), bs = _mm512_loadu_ps(bias + 16 * j);
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) {
+      const __m512 s = _mm512_mul_ps(_mm512_set1_ps(row_scale[i]), cs);
+      const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], off));
+      store16(out + i * ldo + 16 * j, _mm512_fmadd_ps(f, s, bs), m);
+    }
+  }
+}
+
+template <typename T>
+MERT_VNNI void tile_rows(int rows, const uint8_t* a, int64_t lda, const float* rs, const int8_t* b, int64_t K4,
+                         const int32_t* off, const float* cs, const float* bias, T* out, int64_t ldo, int64_t cols) {
+  switch (rows) {
+    case 6: return tile<6>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
+    case 5: return tile<5>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
+    case 4: return tile<4>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
+    case 3: return tile<3>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
+    case 2: return tile<2>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
+    default: return tile<1>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
+  }
+}
+
+template <typename T>
+at::Tensor run(const at::Tensor& x2, const Int8Weight& w, at::ScalarType dtype) {
+  const int64_t M = x2.size(0), K = w.in, Kp = round_up(K, 4), K4 = Kp / 4, N = w.out;
+  const int64_t panels = w.packed.size(0);
+  auto q = at::empty({M, Kp}, at::kByte);
+  auto rs = at::empty({M}, at::kFloat);
+  auto out = at::empty({M, N}, x2.options().dtype(dtype));
+  const T* xp = x2.data_ptr<T>();
+  uint8_t* qp = q.data_ptr<uint8_t>();
+  float* rsp = rs.data_ptr<float>();
+  at::parallel_for(0, M, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) quantize_row(xp + r * K, K, Kp, qp + r * Kp, rsp + r);
+  });
+  // Work items: (panel, block of rows), panel-major, so a thread's consecutive items reuse one
+  // panel of weights from its cache while the rows stream past.
+  constexpr int64_t kBlock = 16 * kRows;
+  const int64_t blocks = (M + kBlock - 1) / kBlock;
+  const int8_t* bp = w.packed.data_ptr<int8_t>();
+  const int32_t* offp = w.offset.data_ptr<int32_t>();
+  const float* csp = w.scale.data_ptr<float>();
+  const float* bsp = w.bias.data_ptr<float>();
+  T* op = out.data_ptr<T>();
+  at::parallel_for(0, panels * blocks, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t p = t / blocks, m0 = (t % blocks) * kBlock, m1 = std::min(M, m0 + kBlock);
+      const int64_t cols = std::min(kPanel, N - p * kPanel);
+      const int8_t* b = bp + p * K4 * kPanel * 4;
+      for (int64_t m = m0; m < m1; m += kRows) {
+        const int rows = static_cast<int>(std::min<int64_t>(kRows, m1 - m));
+        tile_rows(rows, qp + m * Kp, Kp, rsp + m, b, K4, offp + p * kPanel, csp + p * kPanel,
+                  bsp + p * kPanel, op + m * N + p * kPanel, N, cols);
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+bool int8_vnni_available() {
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                         __builtin_cpu_supports("avx512vnni");
+  return ok;
+}
+
+Int8Weight pack_int8_weight(const at::Tensor& weight, const at::Tensor& bias) {
+  if (weight.dim() != 2) throw Error("int8 weight must be [out, in]");
+  const int64_t N = weight.size(0), K = weight.size(1);
+  const int64_t Np = round_up(N, kPanel), Kp = round_up(K, 4), panels = Np / kPanel;
+  const at::Tensor w = weight.detach().to(at::kCPU, at::kFloat).contiguous();
+  const at::Tensor scale = (w.abs().amax(1) / 127.0f).clamp_min(1e-12f);
+  // Same rounding as torch's quantize_per_channel: nearest, ties to even.
+  at::Tensor q = at::clamp(at::round(w / scale.unsqueeze(1)), -127, 127).to(at::kChar);
+  q = at::constant_pad_nd(q, {0, Kp - K, 0, Np - N});  // [Np, Kp]
+  Int8Weight out;
+  out.in = K;
+  out.out = N;
+  // [Np, Kp] -> [panels, 64, K4, 4] -> [panels, K4, 64, 4]
+  out.packed = q.view({panels, kPanel, Kp / 4, 4}).permute({0, 2, 1, 3}).contiguous();
+  out.offset = (q.to(at::kInt).sum(1) * 128).to(at::kInt).contiguous();
+  out.scale = at::constant_pad_nd(scale, {0, Np - N}, 1.0).contiguous();
+  out.bias = bias.defined() ? at::constant_pad_nd(bias.detach().to(at::kCPU, at::kFloat), {0, Np - N}).contiguous()
+                            : at::zeros({Np}, at::kFloat);
+  return out;
+}
+
+at::Tensor int8_linear(const at::Tensor& x, const Int8Weight& w) {
+  if (!int8_vnni_available()) throw Error("the int8 kernel needs AVX-512 VNNI");
+  if (!x.device().is_cpu()) throw Error("the int8 kernel runs on the CPU only");
+  if (x.size(-1) != w.in)
+    throw Error("int8 layer expects " + std::to_string(w.in) + " input features, got " + std::to_string(x.size(-1)));
+  const auto dtype = x.scalar_type();
+  if (dtype != at::kFloat && dtype != at::kBFloat16) throw Error("int8 kernel input must be float32 or bf16");
+  const at::Tensor x2 = x.reshape({-1, w.in}).contiguous();
+  at::Tensor out = dtype == at::kFloat ? run<float>(x2, w, dtype) : run<at::BFloat16>(x2, w, dtype);
+  auto shape = x.sizes().vec();
+  shape.back() = w.out;
+  return out.view(shape);
+}
+
+}  // namespace mert

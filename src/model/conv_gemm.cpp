@@ -20,6 +20,15 @@ ConvGemm ConvGemm::from_conv(const at::Tensor& conv_weight, const at::Tensor& bi
   return g;
 }
 
+ConvGemm ConvGemm::from_int8(const Int8Weight& w, int64_t kernel, int64_t stride) {
+  ConvGemm g;
+  g.kernel = kernel;
+  g.stride = stride;
+  g.in_ch = w.in / kernel;
+  g.int8 = w;
+  return g;
+}
+
 at::Tensor ConvGemm::forward(const at::Tensor& input) const {
   if (input.dim() != 2 || input.size(1) != in_ch)
     throw Error("ConvGemm: input must be [frames, " + std::to_string(in_ch) + "]");
@@ -33,6 +42,7 @@ at::Tensor ConvGemm::forward(const at::Tensor& input) const {
   auto product = [&](const at::Tensor& a, const at::Tensor& b) {
     return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
   };
+  if (int8.defined()) return int8_conv_frames(x, int8, kernel, stride);
   if (narrow()) return product(taps(0, kernel).contiguous(), weight);  // small patch copy
   if (image_weight.defined()) {
     // [n_in, C] is the memory of a channels-last [1, C, 1, n_in] image, and the output

@@ -11,6 +11,8 @@
 // (bench/kernel_microbench.py).
 #include <ATen/core/Tensor.h>
 
+#include "model/int8_gemm.h"
+
 namespace mert {
 
 struct ConvGemm {
@@ -18,9 +20,12 @@ struct ConvGemm {
   at::Tensor weight;        // [k*C_in, C_out], rows ordered (tap, input channel): the GEMM routes
   at::Tensor image_weight;  // [C_out, C_in, 1, k] channels-last: the bf16 oneDNN route
   at::Tensor bias;          // [C_out] or undefined
+  Int8Weight int8;          // the int8 route (bias inside), when the layer has been quantized
 
   // conv_weight: [C_out, C_in, k] as torch's Conv1d stores it.
   static ConvGemm from_conv(const at::Tensor& conv_weight, const at::Tensor& bias, int64_t stride);
+  // A layer quantized with pack_int8_conv_weight (model/int8_gemm.h).
+  static ConvGemm from_int8(const Int8Weight& w, int64_t kernel, int64_t stride);
   // Frames out of n_in input frames (torch's Conv1d without padding).
   int64_t out_frames(int64_t n_in) const { return n_in < kernel ? 0 : (n_in - kernel) / stride + 1; }
   // Few enough inputs per output frame (layer 0: 10 samples) for one copied patch matrix.

@@ -5,7 +5,6 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/core/stack.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "mert/error.h"
@@ -34,20 +33,12 @@ bool libtorch_int8_available() {
   return ok;
 }
 
-bool use_vnni_kernel() {
-  static const bool yes = [] {
-    const char* env = std::getenv("MERT_INT8_KERNEL");
-    return int8_vnni_available() && !(env && std::string(env) == "libtorch");
-  }();
-  return yes;
-}
-
 }  // namespace
 
-bool int8_engine_available() { return use_vnni_kernel() || libtorch_int8_available(); }
+bool int8_engine_available() { return int8_vnni_enabled() || libtorch_int8_available(); }
 
 std::string int8_kernel_name() {
-  if (use_vnni_kernel()) return "mert VNNI int8 (per-token)";
+  if (int8_vnni_enabled()) return "mert VNNI int8 (per-token)";
   return libtorch_int8_available() ? "libtorch dynamic int8" : "";
 }
 
@@ -55,7 +46,7 @@ void DenseImpl::quantize_int8() {
   if (!int8_engine_available())
     throw Error("int8 needs AVX-512 VNNI or a quantized CPU engine (oneDNN or FBGEMM) in libtorch");
   at::NoGradGuard no_grad;
-  if (use_vnni_kernel()) {
+  if (int8_vnni_enabled()) {
     vnni_weight_ = pack_int8_weight(weight, bias);
   } else {
     pack_libtorch_int8();

@@ -32,7 +32,8 @@ TORCH_MODULE(Dense);
 // Whether quantize_int8 can run here: mert's VNNI kernel, or a oneDNN or FBGEMM quantized engine.
 bool int8_engine_available();
 // Which int8 product runs: "mert VNNI int8 (per-token)" or "libtorch dynamic int8" ("" if none).
-// MERT_INT8_KERNEL=libtorch chooses libtorch's even where the VNNI kernel could run.
+// MERT_INT8_KERNEL=libtorch chooses libtorch's even where the VNNI kernel could run
+// (int8_vnni_enabled()).
 std::string int8_kernel_name();
 
 }  // namespace mert

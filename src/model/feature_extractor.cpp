@@ -29,6 +29,12 @@ ConvLayerImpl::ConvLayerImpl(int64_t in_ch, int64_t out_ch, int64_t kernel, int6
   }
 }
 
+bool ConvLayerImpl::quantize_int8() {
+  if (!int8_vnni_enabled() || conv->weight.size(1) % 4 != 0) return false;
+  int8_weight = pack_int8_conv_weight(conv->weight, conv->bias);
+  return true;
+}
+
 torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& out_lengths) {
   torch::Tensor y = conv->forward(x);
   if (norm == Norm::Layer) {
@@ -142,7 +148,9 @@ torch::Tensor FeatureEncoderImpl::forward_inference(const torch::Tensor& wave, c
   std::vector<const ConvLayerImpl*> layer;
   for (int64_t i = 0; i < L; ++i) {
     layer.push_back(conv_layers[i]->as<ConvLayerImpl>());
-    gemm.push_back(ConvGemm::from_conv(layer[i]->conv->weight, layer[i]->conv->bias, cfg_.conv_stride[i]));
+    gemm.push_back(layer[i]->int8_weight.defined()
+                       ? ConvGemm::from_int8(layer[i]->int8_weight, cfg_.conv_kernel[i], cfg_.conv_stride[i])
+                       : ConvGemm::from_conv(layer[i]->conv->weight, layer[i]->conv->bias, cfg_.conv_stride[i]));
   }
   const bool group_norm = layer[0]->norm == ConvLayerImpl::Norm::Group;
   auto finish = [&](const ConvLayerImpl& l, at::Tensor y) {  // y: [frames, C], time-major

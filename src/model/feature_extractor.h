@@ -6,6 +6,7 @@
 #include <torch/nn/modules/conv.h>
 
 #include "mert/config.h"
+#include "model/int8_gemm.h"
 
 namespace mert {
 
@@ -19,7 +20,13 @@ class ConvLayerImpl : public torch::nn::Module {
   // padding never enters the statistics), or undefined when every item is full length.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& out_lengths);
 
+  // int8 inference (VNNI kernel): packs the conv weight for the front end's inference path,
+  // which then runs this layer in int8. Only layers whose input channels are a multiple of 4
+  // (not layer 0, which reads raw samples); returns whether this layer was quantized.
+  bool quantize_int8();
+
   torch::nn::Conv1d conv{nullptr};
+  Int8Weight int8_weight;
   Norm norm;
   torch::Tensor norm_weight, norm_bias;
   double eps = 1e-5;  // torch's GroupNorm/LayerNorm default, as HF constructs them

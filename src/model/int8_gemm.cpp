@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "mert/error.h"
 
@@ -35,24 +37,39 @@ MERT_VNNI inline __m512 load16(const at::BFloat16* p, __mmask16 m) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+MERT_VNNI inline __mmask16 first_lanes(int64_t n) {
+  return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
+}
+
 template <typename T>
-MERT_VNNI void quantize_row(const T* x, int64_t K, int64_t Kp, uint8_t* q, float* scale) {
+MERT_VNNI float abs_max(const T* x, int64_t n) {
   __m512 amax = _mm512_setzero_ps();
-  for (int64_t k = 0; k < K; k += 16) {
-    const __mmask16 m = K - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (K - k)) - 1);
-    amax = _mm512_max_ps(amax, _mm512_abs_ps(load16(x + k, m)));
-  }
-  const float mx = _mm512_reduce_max_ps(amax);
-  const float inv = mx > 0 ? 127.0f / mx : 0.0f;
-  *scale = mx > 0 ? mx / 127.0f : 0.0f;
+  for (int64_t k = 0; k < n; k += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(load16(x + k, first_lanes(n - k))));
+  return _mm512_reduce_max_ps(amax);
+}
+
+// q = round(x * inv) + 128 (round half to even), as bytes.
+template <typename T>
+MERT_VNNI void quantize(const T* x, int64_t n, float inv, uint8_t* q) {
   const __m512 vinv = _mm512_set1_ps(inv);
-  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), bias = _mm512_set1_epi32(128);
-  for (int64_t k = 0; k < K; k += 16) {
-    const __mmask16 m = K - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (K - k)) - 1);
-    __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(load16(x + k, m), vinv));  // round half to even
-    v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), bias);
+  const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), zero = _mm512_set1_epi32(128);
+  for (int64_t k = 0; k < n; k += 16) {
+    const __mmask16 m = first_lanes(n - k);
+    __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(load16(x + k, m), vinv));
+    v = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi), zero);
     _mm_mask_storeu_epi8(q + k, m, _mm512_cvtepi32_epi8(v));
   }
+}
+
+// Scale max|x| / 127 (0 for an all-zero input, which then quantizes to zeros).
+inline float scale_of(float amax) { return amax > 0 ? amax / 127.0f : 0.0f; }
+inline float inverse_of(float amax) { return amax > 0 ? 127.0f / amax : 0.0f; }
+
+template <typename T>
+MERT_VNNI void quantize_row(const T* x, int64_t K, int64_t Kp, uint8_t* q, float* scale) {
+  const float amax = abs_max(x, K);
+  *scale = scale_of(amax);
+  quantize(x, K, inverse_of(amax), q);
   for (int64_t k = K; k < Kp; ++k) q[k] = 128;
 }
 
@@ -122,19 +139,11 @@ MERT_VNNI void tile_rows(int rows, const uint8_t* a, int64_t lda, const float* r
   }
 }
 
+// out[M, w.out] = rows of q (row m at q + m * lda, w.in bytes) times the weight, row m scaled by
+// row_scale[m].
 template <typename T>
-at::Tensor run(const at::Tensor& x2, const Int8Weight& w, at::ScalarType dtype) {
-  const int64_t M = x2.size(0), K = w.in, Kp = round_up(K, 4), K4 = Kp / 4, N = w.out;
-  const int64_t panels = w.packed.size(0);
-  auto q = at::empty({M, Kp}, at::kByte);
-  auto rs = at::empty({M}, at::kFloat);
-  auto out = at::empty({M, N}, x2.options().dtype(dtype));
-  const T* xp = x2.data_ptr<T>();
-  uint8_t* qp = q.data_ptr<uint8_t>();
-  float* rsp = rs.data_ptr<float>();
-  at::parallel_for(0, M, 16, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) quantize_row(xp + r * K, K, Kp, qp + r * Kp, rsp + r);
-  });
+void multiply(const uint8_t* q, int64_t lda, int64_t M, const float* row_scale, const Int8Weight& w, T* out) {
+  const int64_t K4 = round_up(w.in, 4) / 4, N = w.out, panels = w.packed.size(0);
   // Work items: (panel, block of rows), panel-major, so a thread's consecutive items reuse one
   // panel of weights from its cache while the rows stream past.
   constexpr int64_t kBlock = 16 * kRows;
@@ -143,7 +152,6 @@ at::Tensor run(const at::Tensor& x2, const Int8Weight& w, at::ScalarType dtype) 
   const int32_t* offp = w.offset.data_ptr<int32_t>();
   const float* csp = w.scale.data_ptr<float>();
   const float* bsp = w.bias.data_ptr<float>();
-  T* op = out.data_ptr<T>();
   at::parallel_for(0, panels * blocks, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t p = t / blocks, m0 = (t % blocks) * kBlock, m1 = std::min(M, m0 + kBlock);
@@ -151,11 +159,27 @@ at::Tensor run(const at::Tensor& x2, const Int8Weight& w, at::ScalarType dtype) 
       const int8_t* b = bp + p * K4 * kPanel * 4;
       for (int64_t m = m0; m < m1; m += kRows) {
         const int rows = static_cast<int>(std::min<int64_t>(kRows, m1 - m));
-        tile_rows(rows, qp + m * Kp, Kp, rsp + m, b, K4, offp + p * kPanel, csp + p * kPanel,
-                  bsp + p * kPanel, op + m * N + p * kPanel, N, cols);
+        tile_rows(rows, q + m * lda, lda, row_scale + m, b, K4, offp + p * kPanel, csp + p * kPanel,
+                  bsp + p * kPanel, out + m * N + p * kPanel, N, cols);
       }
     }
   });
+}
+
+// Row m of the product is x[m * step .. m * step + w.in): quantized with its own scale (so
+// rows may overlap in x, as a strided conv's do), then multiplied.
+template <typename T>
+at::Tensor rows_times_weight(const T* x, int64_t M, int64_t step, const Int8Weight& w, const at::TensorOptions& opts) {
+  const int64_t K = w.in, Kp = round_up(K, 4);
+  auto q = at::empty({M, Kp}, at::kByte);
+  auto rs = at::empty({M}, at::kFloat);
+  auto out = at::empty({M, w.out}, opts);
+  uint8_t* qp = q.data_ptr<uint8_t>();
+  float* rsp = rs.data_ptr<float>();
+  at::parallel_for(0, M, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) quantize_row(x + r * step, K, Kp, qp + r * Kp, rsp + r);
+  });
+  multiply(qp, Kp, M, rsp, w, out.data_ptr<T>());
   return out;
 }
 
@@ -166,6 +190,14 @@ bool int8_vnni_available() {
                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                          __builtin_cpu_supports("avx512vnni");
   return ok;
+}
+
+bool int8_vnni_enabled() {
+  static const bool yes = [] {
+    const char* env = std::getenv("MERT_INT8_KERNEL");
+    return int8_vnni_available() && !(env && std::string(env) == "libtorch");
+  }();
+  return yes;
 }
 
 Int8Weight pack_int8_weight(const at::Tensor& weight, const at::Tensor& bias) {
@@ -197,10 +229,37 @@ at::Tensor int8_linear(const at::Tensor& x, const Int8Weight& w) {
   const auto dtype = x.scalar_type();
   if (dtype != at::kFloat && dtype != at::kBFloat16) throw Error("int8 kernel input must be float32 or bf16");
   const at::Tensor x2 = x.reshape({-1, w.in}).contiguous();
-  at::Tensor out = dtype == at::kFloat ? run<float>(x2, w, dtype) : run<at::BFloat16>(x2, w, dtype);
+  const int64_t M = x2.size(0);
+  at::Tensor out = dtype == at::kFloat ? rows_times_weight(x2.data_ptr<float>(), M, w.in, w, x2.options())
+                                       : rows_times_weight(x2.data_ptr<at::BFloat16>(), M, w.in, w, x2.options());
   auto shape = x.sizes().vec();
   shape.back() = w.out;
   return out.view(shape);
+}
+
+}  // namespace mert
+
+namespace mert {
+
+at::Tensor int8_conv_frames(const at::Tensor& x, const Int8Weight& w, int64_t kernel, int64_t stride) {
+  if (!int8_vnni_available()) throw Error("the int8 kernel needs AVX-512 VNNI");
+  if (!x.device().is_cpu()) throw Error("the int8 kernel runs on the CPU only");
+  if (x.dim() != 2 || x.size(1) * kernel != w.in || x.size(1) % 4 != 0 || stride < 1)
+    throw Error("int8 conv: input must be [frames, channels] with channels * kernel = " + std::to_string(w.in) +
+                " and channels a multiple of 4");
+  const auto dtype = x.scalar_type();
+  if (dtype != at::kFloat && dtype != at::kBFloat16) throw Error("int8 kernel input must be float32 or bf16");
+  if (x.size(0) < kernel) return at::empty({0, w.out}, x.options());
+  const at::Tensor xc = x.contiguous();
+  const int64_t n = (x.size(0) - kernel) / stride + 1, step = stride * x.size(1);
+  return dtype == at::kFloat ? rows_times_weight(xc.data_ptr<float>(), n, step, w, x.options())
+                             : rows_times_weight(xc.data_ptr<at::BFloat16>(), n, step, w, x.options());
+}
+
+Int8Weight pack_int8_conv_weight(const at::Tensor& conv_weight, const at::Tensor& bias) {
+  if (conv_weight.dim() != 3) throw Error("int8 conv weight must be [out, in, kernel]");
+  // Input row t of the product is frames s*t .. s*t+k-1 back to back: (tap, channel) order.
+  return pack_int8_weight(conv_weight.permute({0, 2, 1}).reshape({conv_weight.size(0), -1}), bias);
 }
 
 }  // namespace mert

@@ -25,6 +25,9 @@ struct Int8Weight {
 
 // Whether this CPU runs the kernel (AVX-512 F/BW/VL + VNNI).
 bool int8_vnni_available();
+// Whether the int8 compute dtype uses it: available, and MERT_INT8_KERNEL is not "libtorch"
+// (which keeps libtorch's dynamic int8 product for the Linear layers and a bf16 conv front end).
+bool int8_vnni_enabled();
 
 // Quantizes `weight` ([out, in], any float dtype) to int8 per output channel (scale max|w| / 127)
 // and packs it; `bias` may be undefined.
@@ -34,5 +37,13 @@ Int8Weight pack_int8_weight(const at::Tensor& weight, const at::Tensor& bias);
 // row of x is quantized with scale max|row| / 127 (round half to even). Needs
 // int8_vnni_available().
 at::Tensor int8_linear(const at::Tensor& x, const Int8Weight& w);
+
+// A strided 1-D convolution on time-major frames: x [n_in, C] (C a multiple of 4), output frame t
+// reads frames stride*t .. stride*t+kernel-1, which are one contiguous run of kernel*C values, so
+// each is quantized as one row of the product with its own scale (a frame read by two output
+// frames is quantized twice). Returns [(n_in - kernel) / stride + 1, out] in x's dtype.
+at::Tensor int8_conv_frames(const at::Tensor& x, const Int8Weight& w, int64_t kernel, int64_t stride);
+// A Conv1d weight [out, in, kernel] packed for int8_conv_frames.
+Int8Weight pack_int8_conv_weight(const at::Tensor& conv_weight, const at::Tensor& bias);
 
 }  // namespace mert

@@ -125,6 +125,7 @@ void finish_compute_dtype(MertModelImpl& model, const std::string& dtype) {
   if (dtype != "int8") return;
   for (const auto& m : model.modules())
     if (auto* dense = dynamic_cast<DenseImpl*>(m.get())) dense->quantize_int8();
+    else if (auto* conv = dynamic_cast<ConvLayerImpl*>(m.get())) conv->quantize_int8();
   // libtorch's int8 product quantises its input with a new oneDNN reorder (the scale is part of
   // the primitive), a hundred or so throwaway primitives per pass: a cache capped for the float
   // path would lose the pass's reusable primitives to them every pass.

@@ -63,13 +63,14 @@ TORCH_MODULE(MertModel);
 
 // "fp32", "bf16" or "int8": converts every weight once (at load), so no per-call casts remain.
 // "int8" is bf16 everywhere except the transformer's and projection's Linear layers, which run
-// dynamic int8 products (weights quantized per output channel; inference only).
+// int8 products (weights quantized per output channel, activations per token; inference only),
+// and, with mert's VNNI kernel, the conv front end after layer 0 (model/int8_gemm.h).
 // Normalisation statistics stay in float/double inside the kernels that compute them.
 void set_compute_dtype(MertModelImpl& model, const std::string& dtype);
 // The dtype the weights are created in for a compute dtype ("int8" -> bfloat16); throws
 // mert::Error for unknown names.
 at::ScalarType parse_compute_dtype(const std::string& dtype);
-// The steps after the weights are in place: for "int8", quantize the Linear layers.
+// The steps after the weights are in place: for "int8", quantize the Linear and conv layers.
 void finish_compute_dtype(MertModelImpl& model, const std::string& dtype);
 std::string compute_dtype_name(at::ScalarType t);
 

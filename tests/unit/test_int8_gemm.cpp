@@ -61,6 +61,33 @@ TEST(Int8Gemm, KeepsLeadingDimensionsAndRejectsWrongWidth) {
   EXPECT_THROW(mert::int8_linear(torch::randn({3, 12}).to(torch::kDouble), packed), std::exception);
 }
 
+TEST(Int8Gemm, ConvQuantizesEachOutputFramesInputsOnItsOwn) {
+  if (!mert::int8_vnni_available()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+  for (auto dtype : {torch::kFloat, torch::kBFloat16})
+    for (auto [k, s] : std::vector<std::pair<int64_t, int64_t>>{{3, 2}, {2, 2}, {4, 1}}) {
+      SCOPED_TRACE(testing::Message() << "kernel " << k << " stride " << s << " " << c10::toString(dtype));
+      torch::manual_seed(k * 10 + s);
+      const int64_t n_in = 61, C = 8, C_out = 70;
+      const auto w = torch::randn({C_out, C, k});
+      const auto b = torch::randn({C_out});
+      // Frames of very different loudness: one scale for the whole input would lose the quiet ones.
+      const auto x = (torch::randn({n_in, C}) * torch::exp(torch::randn({n_in, 1}) * 2)).to(dtype);
+      const auto out = mert::int8_conv_frames(x, mert::pack_int8_conv_weight(w, b), k, s);
+      const int64_t n = (n_in - k) / s + 1;
+      ASSERT_EQ(out.sizes(), (std::vector<int64_t>{n, C_out}));
+      // Output frame t is the product of its own input run x[s*t .. s*t+k) (tap-major).
+      const auto runs = x.as_strided({n, k * C}, {s * C, 1});
+      const auto ref = reference(runs, w.permute({0, 2, 1}).reshape({C_out, k * C}), b);
+      const double rel = dtype == torch::kFloat ? 1e-5 : 1.0 / 256;
+      const auto err = (out.to(torch::kDouble) - ref).abs();
+      EXPECT_TRUE((err <= ref.abs() * rel + 1e-5).all().item<bool>()) << "max error " << err.max().item<double>();
+      // And against torch's float conv, independent of any layout: every frame close in direction.
+      const auto conv = torch::conv1d(x.to(torch::kFloat).t().unsqueeze(0), w, b, s)[0].t();
+      const auto cos = torch::cosine_similarity(out.to(torch::kFloat), conv, 1);
+      EXPECT_GE(cos.min().item<double>(), 0.999);
+    }
+}
+
 TEST(Int8Gemm, NonContiguousInputGivesTheSameResult) {
   if (!mert::int8_vnni_available()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
   const auto packed = mert::pack_int8_weight(torch::randn({70, 40}), torch::randn({70}));

@@ -29,6 +29,12 @@ ConvGemm ConvGemm::from_int8(const Int8Weight& w, int64_t kernel, int64_t stride
   return g;
 }
 
+at::Tensor ConvGemm::forward_gelu(const at::Tensor& x) const {
+  if (int8.defined()) return int8_conv_frames(x, int8, kernel, stride, /*gelu=*/true);
+  at::Tensor y = forward(x);
+  return at::gelu_(y);
+}
+
 at::Tensor ConvGemm::forward(const at::Tensor& input) const {
   if (input.dim() != 2 || input.size(1) != in_ch)
     throw Error("ConvGemm: input must be [frames, " + std::to_string(in_ch) + "]");

@@ -32,6 +32,8 @@ struct ConvGemm {
   bool narrow() const { return kernel * in_ch <= 64; }
   // x: [n_in, C_in] in the weights' dtype; returns [out_frames(n_in), C_out].
   at::Tensor forward(const at::Tensor& x) const;
+  // GELU(forward(x)), in place; the int8 route applies it before rounding, in the same pass.
+  at::Tensor forward_gelu(const at::Tensor& x) const;
 };
 
 }  // namespace mert

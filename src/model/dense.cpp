@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mert/error.h"
+#include "model/gelu.h"
 
 namespace mert {
 namespace {
@@ -67,13 +68,25 @@ void DenseImpl::pack_libtorch_int8() {
   int8_weight_ = stack.at(0);
 }
 
-at::Tensor DenseImpl::forward(const at::Tensor& x) {
-  if (!is_int8()) return torch::nn::LinearImpl::forward(x);
+at::Tensor DenseImpl::forward_gelu(const at::Tensor& x) {
+  if (vnni_weight_.defined()) {
+    check_int8_input(x);
+    return int8_linear(x, vnni_weight_, /*gelu=*/true);
+  }
+  return gelu_with_safe_backward(forward(x));
+}
+
+void DenseImpl::check_int8_input(const at::Tensor& x) const {
   if (x.size(-1) != options.in_features())
     throw Error("int8 layer expects " + std::to_string(options.in_features()) + " input features, got " +
                 std::to_string(x.size(-1)));
   if (at::GradMode::is_enabled() && x.requires_grad())
     throw Error("an int8 layer has no gradient: run it without autograd");
+}
+
+at::Tensor DenseImpl::forward(const at::Tensor& x) {
+  if (!is_int8()) return torch::nn::LinearImpl::forward(x);
+  check_int8_input(x);
   if (vnni_weight_.defined()) return int8_linear(x, vnni_weight_);
   torch::jit::Stack stack{x.to(at::kFloat), int8_weight_, false};
   op("quantized::linear_dynamic").callBoxed(&stack);

@@ -17,6 +17,8 @@ class DenseImpl : public torch::nn::LinearImpl {
  public:
   using torch::nn::LinearImpl::LinearImpl;
   at::Tensor forward(const at::Tensor& x);
+  // GELU(forward(x)) (exact erf GELU); the VNNI int8 kernel applies it before rounding.
+  at::Tensor forward_gelu(const at::Tensor& x);
   // Quantizes the current weight (symmetric, per output channel) and packs it for the int8
   // engine; throws mert::Error if this libtorch has no quantized CPU engine.
   void quantize_int8();
@@ -24,6 +26,7 @@ class DenseImpl : public torch::nn::LinearImpl {
 
  private:
   void pack_libtorch_int8();
+  void check_int8_input(const at::Tensor& x) const;
   Int8Weight vnni_weight_;   // mert's VNNI kernel
   c10::IValue int8_weight_;  // or libtorch's LinearPackedParamsBase
 };

@@ -17,7 +17,7 @@ FeedForwardImpl::FeedForwardImpl(int64_t hidden, int64_t inner, double act_dropo
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
-  auto h = gelu_with_safe_backward(intermediate_dense->forward(x));
+  auto h = intermediate_dense->forward_gelu(x);
   if (is_training() && activation_dropout > 0) h = torch::dropout(h, activation_dropout, true);
   h = output_dense->forward(h);
   if (is_training() && hidden_dropout > 0) h = torch::dropout(h, hidden_dropout, true);

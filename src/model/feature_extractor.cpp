@@ -175,7 +175,8 @@ torch::Tensor FeatureEncoderImpl::forward_inference(const torch::Tensor& wave, c
       const int64_t a = t0 * stride, e = std::min(T0, (j1 - 1) * stride + r);  // layer-0 frames
       at::Tensor y = gemm[0].forward(item.narrow(0, a * s0, (e - 1 - a) * s0 + k0).unsqueeze(1));
       y = group_norm ? at::gelu_(y) : finish(*layer[0], y);
-      for (int64_t i = 1; i < L; ++i) y = finish(*layer[i], gemm[i].forward(y));
+      for (int64_t i = 1; i < L; ++i)
+        y = layer[i]->norm == ConvLayerImpl::Norm::None ? gemm[i].forward_gelu(y) : finish(*layer[i], gemm[i].forward(y));
       out[b].narrow(0, j0, j1 - j0).copy_(y.narrow(0, j0 - t0, j1 - j0));
     }
   }

@@ -86,10 +86,53 @@ MERT_VNNI inline void store16(at::BFloat16* p, __m512 v, __mmask16 m) {
   _mm256_mask_storeu_epi16(p, m, _mm512_cvtepi32_epi16(r));
 }
 
+// Exact GELU, x * (1 + erf(x / sqrt 2)) / 2, with erf from Abramowitz & Stegun 7.1.26 (absolute
+// error below 1.5e-7, far under bf16's rounding). For x < 0, 1 + erf(x) = 1 - erf(|x|) is the
+// small A&S term itself, so the negative tail keeps its relative accuracy.
+MERT_VNNI inline __m512 exp_of_nonpositive(__m512 y) {
+  // e^y = 2^n e^r, |r| <= ln2 / 2; Cephes' expf polynomial for e^r.
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(y, _mm512_set1_ps(1.44269504f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), y);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);  // underflows to 0 far below -87
+}
+
+MERT_VNNI inline __m512 gelu16(__m512 x) {
+  const __m512 a = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678f));
+  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(a, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+  __m512 p = _mm512_set1_ps(1.061405429f);
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+  const __m512 tail = _mm512_mul_ps(_mm512_mul_ps(p, t), exp_of_nonpositive(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a))));
+  const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+  const __m512 one_plus_erf = _mm512_mask_blend_ps(neg, _mm512_sub_ps(_mm512_set1_ps(2.0f), tail), tail);
+  return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), one_plus_erf);
+}
+
+// What happens to the int32 sums of one 64-column panel: out = (sum - offset) * row_scale *
+// col_scale + bias, then GELU if asked.
+struct Epilogue {
+  const int32_t* offset;
+  const float* col_scale;
+  const float* bias;
+  bool gelu;
+};
+
+// The tile: R rows x 64 columns, int32 sums in 4R registers over the whole inner dimension, then
+// the epilogue, stored as float or bf16 (round to nearest even, as torch converts).
 template <int R, typename T>
 MERT_VNNI void tile(const uint8_t* a, int64_t lda, const float* row_scale, const int8_t* b, int64_t K4,
-                    const int32_t* offset, const float* col_scale, const float* bias, T* out, int64_t ldo,
-                    int64_t cols) {
+                    const Epilogue& e, T* out, int64_t ldo, int64_t cols) {
   __m512i acc[R][4];
 #pragma GCC unroll 24
   for (int i = 0; i < R; ++i)
@@ -114,35 +157,37 @@ MERT_VNNI void tile(const uint8_t* a, int64_t lda, const float* row_scale, const
   for (int j = 0; j < 4; ++j) {
     const int64_t left = cols - 16 * j;
     if (left <= 0) break;
-    const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-    const __m512i off = _mm512_loadu_si512(offset + 16 * j);
-    const __m512 cs = _mm512_loadu_ps(col_scale + 16 * j), bs = _mm512_loadu_ps(bias + 16 * j);
+    const __mmask16 m = first_lanes(left);
+    const __m512i off = _mm512_loadu_si512(e.offset + 16 * j);
+    const __m512 cs = _mm512_loadu_ps(e.col_scale + 16 * j), bs = _mm512_loadu_ps(e.bias + 16 * j);
 #pragma GCC unroll 6
     for (int i = 0; i < R; ++i) {
       const __m512 s = _mm512_mul_ps(_mm512_set1_ps(row_scale[i]), cs);
-      const __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], off));
-      store16(out + i * ldo + 16 * j, _mm512_fmadd_ps(f, s, bs), m);
+      __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], off)), s, bs);
+      if (e.gelu) f = gelu16(f);
+      store16(out + i * ldo + 16 * j, f, m);
     }
   }
 }
 
 template <typename T>
 MERT_VNNI void tile_rows(int rows, const uint8_t* a, int64_t lda, const float* rs, const int8_t* b, int64_t K4,
-                         const int32_t* off, const float* cs, const float* bias, T* out, int64_t ldo, int64_t cols) {
+                         const Epilogue& e, T* out, int64_t ldo, int64_t cols) {
   switch (rows) {
-    case 6: return tile<6>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
-    case 5: return tile<5>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
-    case 4: return tile<4>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
-    case 3: return tile<3>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
-    case 2: return tile<2>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
-    default: return tile<1>(a, lda, rs, b, K4, off, cs, bias, out, ldo, cols);
+    case 6: return tile<6>(a, lda, rs, b, K4, e, out, ldo, cols);
+    case 5: return tile<5>(a, lda, rs, b, K4, e, out, ldo, cols);
+    case 4: return tile<4>(a, lda, rs, b, K4, e, out, ldo, cols);
+    case 3: return tile<3>(a, lda, rs, b, K4, e, out, ldo, cols);
+    case 2: return tile<2>(a, lda, rs, b, K4, e, out, ldo, cols);
+    default: return tile<1>(a, lda, rs, b, K4, e, out, ldo, cols);
   }
 }
 
 // out[M, w.out] = rows of q (row m at q + m * lda, w.in bytes) times the weight, row m scaled by
 // row_scale[m].
 template <typename T>
-void multiply(const uint8_t* q, int64_t lda, int64_t M, const float* row_scale, const Int8Weight& w, T* out) {
+void multiply(const uint8_t* q, int64_t lda, int64_t M, const float* row_scale, const Int8Weight& w, bool gelu,
+              T* out) {
   const int64_t K4 = round_up(w.in, 4) / 4, N = w.out, panels = w.packed.size(0);
   // Work items: (panel, block of rows), panel-major, so a thread's consecutive items reuse one
   // panel of weights from its cache while the rows stream past.
@@ -157,10 +202,10 @@ void multiply(const uint8_t* q, int64_t lda, int64_t M, const float* row_scale, 
       const int64_t p = t / blocks, m0 = (t % blocks) * kBlock, m1 = std::min(M, m0 + kBlock);
       const int64_t cols = std::min(kPanel, N - p * kPanel);
       const int8_t* b = bp + p * K4 * kPanel * 4;
+      const Epilogue e{offp + p * kPanel, csp + p * kPanel, bsp + p * kPanel, gelu};
       for (int64_t m = m0; m < m1; m += kRows) {
         const int rows = static_cast<int>(std::min<int64_t>(kRows, m1 - m));
-        tile_rows(rows, q + m * lda, lda, row_scale + m, b, K4, offp + p * kPanel, csp + p * kPanel,
-                  bsp + p * kPanel, out + m * N + p * kPanel, N, cols);
+        tile_rows(rows, q + m * lda, lda, row_scale + m, b, K4, e, out + m * N + p * kPanel, N, cols);
       }
     }
   });
@@ -169,7 +214,8 @@ void multiply(const uint8_t* q, int64_t lda, int64_t M, const float* row_scale, 
 // Row m of the product is x[m * step .. m * step + w.in): quantized with its own scale (so
 // rows may overlap in x, as a strided conv's do), then multiplied.
 template <typename T>
-at::Tensor rows_times_weight(const T* x, int64_t M, int64_t step, const Int8Weight& w, const at::TensorOptions& opts) {
+at::Tensor rows_times_weight(const T* x, int64_t M, int64_t step, const Int8Weight& w, bool gelu,
+                             const at::TensorOptions& opts) {
   const int64_t K = w.in, Kp = round_up(K, 4);
   auto q = at::empty({M, Kp}, at::kByte);
   auto rs = at::empty({M}, at::kFloat);
@@ -179,7 +225,7 @@ at::Tensor rows_times_weight(const T* x, int64_t M, int64_t step, const Int8Weig
   at::parallel_for(0, M, 16, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) quantize_row(x + r * step, K, Kp, qp + r * Kp, rsp + r);
   });
-  multiply(qp, Kp, M, rsp, w, out.data_ptr<T>());
+  multiply(qp, Kp, M, rsp, w, gelu, out.data_ptr<T>());
   return out;
 }
 
@@ -221,7 +267,7 @@ Int8Weight pack_int8_weight(const at::Tensor& weight, const at::Tensor& bias) {
   return out;
 }
 
-at::Tensor int8_linear(const at::Tensor& x, const Int8Weight& w) {
+at::Tensor int8_linear(const at::Tensor& x, const Int8Weight& w, bool gelu) {
   if (!int8_vnni_available()) throw Error("the int8 kernel needs AVX-512 VNNI");
   if (!x.device().is_cpu()) throw Error("the int8 kernel runs on the CPU only");
   if (x.size(-1) != w.in)
@@ -230,8 +276,8 @@ at::Tensor int8_linear(const at::Tensor& x, const Int8Weight& w) {
   if (dtype != at::kFloat && dtype != at::kBFloat16) throw Error("int8 kernel input must be float32 or bf16");
   const at::Tensor x2 = x.reshape({-1, w.in}).contiguous();
   const int64_t M = x2.size(0);
-  at::Tensor out = dtype == at::kFloat ? rows_times_weight(x2.data_ptr<float>(), M, w.in, w, x2.options())
-                                       : rows_times_weight(x2.data_ptr<at::BFloat16>(), M, w.in, w, x2.options());
+  at::Tensor out = dtype == at::kFloat ? rows_times_weight(x2.data_ptr<float>(), M, w.in, w, gelu, x2.options())
+                                       : rows_times_weight(x2.data_ptr<at::BFloat16>(), M, w.in, w, gelu, x2.options());
   auto shape = x.sizes().vec();
   shape.back() = w.out;
   return out.view(shape);
@@ -241,7 +287,7 @@ at::Tensor int8_linear(const at::Tensor& x, const Int8Weight& w) {
 
 namespace mert {
 
-at::Tensor int8_conv_frames(const at::Tensor& x, const Int8Weight& w, int64_t kernel, int64_t stride) {
+at::Tensor int8_conv_frames(const at::Tensor& x, const Int8Weight& w, int64_t kernel, int64_t stride, bool gelu) {
   if (!int8_vnni_available()) throw Error("the int8 kernel needs AVX-512 VNNI");
   if (!x.device().is_cpu()) throw Error("the int8 kernel runs on the CPU only");
   if (x.dim() != 2 || x.size(1) * kernel != w.in || x.size(1) % 4 != 0 || stride < 1)
@@ -252,8 +298,8 @@ at::Tensor int8_conv_frames(const at::Tensor& x, const Int8Weight& w, int64_t ke
   if (x.size(0) < kernel) return at::empty({0, w.out}, x.options());
   const at::Tensor xc = x.contiguous();
   const int64_t n = (x.size(0) - kernel) / stride + 1, step = stride * x.size(1);
-  return dtype == at::kFloat ? rows_times_weight(xc.data_ptr<float>(), n, step, w, x.options())
-                             : rows_times_weight(xc.data_ptr<at::BFloat16>(), n, step, w, x.options());
+  return dtype == at::kFloat ? rows_times_weight(xc.data_ptr<float>(), n, step, w, gelu, x.options())
+                             : rows_times_weight(xc.data_ptr<at::BFloat16>(), n, step, w, gelu, x.options());
 }
 
 Int8Weight pack_int8_conv_weight(const at::Tensor& conv_weight, const at::Tensor& bias) {

@@ -33,16 +33,17 @@ bool int8_vnni_enabled();
 // and packs it; `bias` may be undefined.
 Int8Weight pack_int8_weight(const at::Tensor& weight, const at::Tensor& bias);
 
-// x [..., in] (float32 or bf16, CPU) times the weight's transpose plus bias, in x's dtype. Each
-// row of x is quantized with scale max|row| / 127 (round half to even). Needs
-// int8_vnni_available().
-at::Tensor int8_linear(const at::Tensor& x, const Int8Weight& w);
+// x [..., in] (float32 or bf16, CPU) times the weight's transpose plus bias, in x's dtype; with
+// `gelu`, the exact (erf) GELU of that, applied before rounding to x's dtype. Each row of x is
+// quantized with scale max|row| / 127 (round half to even). Needs int8_vnni_available().
+at::Tensor int8_linear(const at::Tensor& x, const Int8Weight& w, bool gelu = false);
 
 // A strided 1-D convolution on time-major frames: x [n_in, C] (C a multiple of 4), output frame t
 // reads frames stride*t .. stride*t+kernel-1, which are one contiguous run of kernel*C values, so
 // each is quantized as one row of the product with its own scale (a frame read by two output
 // frames is quantized twice). Returns [(n_in - kernel) / stride + 1, out] in x's dtype.
-at::Tensor int8_conv_frames(const at::Tensor& x, const Int8Weight& w, int64_t kernel, int64_t stride);
+at::Tensor int8_conv_frames(const at::Tensor& x, const Int8Weight& w, int64_t kernel, int64_t stride,
+                            bool gelu = false);
 // A Conv1d weight [out, in, kernel] packed for int8_conv_frames.
 Int8Weight pack_int8_conv_weight(const at::Tensor& conv_weight, const at::Tensor& bias);
 

@@ -88,6 +88,34 @@ TEST(Int8Gemm, ConvQuantizesEachOutputFramesInputsOnItsOwn) {
     }
 }
 
+TEST(Int8Gemm, FusedGeluEqualsTorchGeluOfTheProduct) {
+  if (!mert::int8_vnni_available()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+  torch::manual_seed(3);
+  // Outputs spread over about +-40: GELU's negative tail, its bend, and its linear part.
+  const auto w = torch::randn({130, 96});
+  const auto x = torch::randn({50, 96}) * torch::linspace(0.01, 1.5, 50).unsqueeze(1);
+  const auto packed = mert::pack_int8_weight(w, torch::randn({130}));
+  const auto plain = mert::int8_linear(x, packed);
+  const auto fused = mert::int8_linear(x, packed, /*gelu=*/true);
+  const auto ref = torch::gelu(plain.to(torch::kDouble));  // float64 erf as the oracle
+  const auto err = (fused.to(torch::kDouble) - ref).abs();
+  // erf is approximated to 1.5e-7: GELU to |x| * 7.5e-8, plus float rounding.
+  EXPECT_TRUE((err <= plain.abs().to(torch::kDouble) * 1e-7 + 1e-6).all().item<bool>())
+      << "max error " << err.max().item<double>();
+  EXPECT_LT(plain.min().item<double>(), -20);
+  EXPECT_GT(plain.max().item<double>(), 20);
+  // bf16: the same value, rounded once.
+  const auto fused_bf16 = mert::int8_linear(x.to(torch::kBFloat16), packed, true).to(torch::kFloat);
+  const auto ref_bf16 = torch::gelu(mert::int8_linear(x.to(torch::kBFloat16), packed).to(torch::kFloat));
+  EXPECT_TRUE(torch::allclose(fused_bf16, ref_bf16, 1.0 / 64, 1e-2));
+  // The conv route fuses it the same way.
+  const auto cw = torch::randn({64, 8, 3});
+  const auto frames = torch::randn({40, 8}) * 3;
+  const auto cp = mert::pack_int8_conv_weight(cw, at::Tensor());
+  const auto conv_err = (mert::int8_conv_frames(frames, cp, 3, 2, true) - torch::gelu(mert::int8_conv_frames(frames, cp, 3, 2))).abs();
+  EXPECT_LE(conv_err.max().item<double>(), 1e-5);
+}
+
 TEST(Int8Gemm, NonContiguousInputGivesTheSameResult) {
   if (!mert::int8_vnni_available()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
   const auto packed = mert::pack_int8_weight(torch::randn({70, 40}), torch::randn({70}));

@@ -253,7 +253,7 @@ int cmd_bench(int argc, char** argv) {
   args.option("preset", "", "architecture when no model dir is given: " + preset_names(), "v1-95m");
   args.option("threads", "t", "thread counts, comma-separated", "2");
   args.option("sec", "s", "clip lengths in seconds, comma-separated", "5");
-  args.option("dtype", "d", "compute dtypes: fp32, bf16, int8 (bf16 with int8 Linear layers)", "fp32,bf16");
+  args.option("dtype", "d", "compute dtypes: fp32, bf16, int8 (bf16 with int8 Linear layers and, with VNNI, conv front end)", "fp32,bf16");
   args.option("batch", "b", "clips per forward pass, comma-separated", "1");
   args.option("reps", "r", "timed repetitions per configuration", "5");
   args.option("warmup", "", "untimed passes first", "1");

@@ -81,7 +81,7 @@ int cmd_embed(int argc, char** argv) {
   args.flag("overwrite", "recompute files whose output exists (and accept changed settings)");
   args.flag("verbose", "print a line per file");
   args.option("threads", "t", "intra-op threads (0 = one per core)", "0");
-  args.option("dtype", "", "compute dtype: fp32; bf16 (about 2x faster on CPUs with avx512_bf16/AMX; hidden states within cosine 0.999 of fp32); int8 (bf16 with dynamic int8 Linear layers, VNNI); outputs are float32 in every case", "fp32");
+  args.option("dtype", "", "compute dtype: fp32; bf16 (about 2x faster on CPUs with avx512_bf16/AMX; hidden states within cosine 0.999 of fp32); int8 (bf16 with int8 Linear layers and, with AVX-512 VNNI, an int8 conv front end; fastest on VNNI CPUs; hidden states within cosine ~0.999 of fp32); outputs are float32 in every case", "fp32");
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("out")) throw Error("missing -o <out dir>");
   if (args.positionals().empty() && !args.flag_set("list")) throw Error("no inputs given (files, directories, manifests or --list)");

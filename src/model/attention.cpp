@@ -1,5 +1,7 @@
 #include "model/attention.h"
 
+#include "model/softmax.h"
+
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
@@ -30,7 +32,7 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Te
   auto attend = [&](const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh) {
     auto scores = torch::matmul(qh, kh.transpose(-2, -1));  // [B,h,T,T]
     if (additive_mask.defined()) scores = scores + additive_mask;
-    auto probs = torch::softmax(scores, -1);
+    auto probs = softmax_last_dim(scores);  // in place on the fresh scores where it can
     if (is_training() && dropout > 0) probs = torch::dropout(probs, dropout, true);
     return torch::matmul(probs, vh);
   };

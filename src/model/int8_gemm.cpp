@@ -16,9 +16,15 @@
 #include <string>
 
 #include "mert/error.h"
+#include "model/simd_avx512.h"
 
 namespace mert {
 namespace {
+
+using simd::exp_of_nonpositive;
+using simd::first_lanes;
+using simd::load16;
+using simd::store16;
 
 constexpr int64_t kPanel = 64;  // output columns per packed panel: four 16-lane registers
 constexpr int kRows = 6;        // rows per register tile: 6 x 4 accumulators + 4 weight registers
@@ -30,16 +36,6 @@ int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 // ---------------------------------------------------------------------------------------------
 // Activations: one row at a time, max |x| then q = round(x * 127 / max) + 128 as bytes. Padding
 // bytes hold 128 (a zero) so that they add nothing whatever the weights there are.
-
-MERT_VNNI inline __m512 load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
-MERT_VNNI inline __m512 load16(const at::BFloat16* p, __mmask16 m) {
-  const __m256i h = _mm256_maskz_loadu_epi16(m, p);
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-MERT_VNNI inline __mmask16 first_lanes(int64_t n) {
-  return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
-}
 
 template <typename T>
 MERT_VNNI float abs_max(const T* x, int64_t n) {
@@ -75,36 +71,11 @@ MERT_VNNI void quantize_row(const T* x, int64_t K, int64_t Kp, uint8_t* q, float
 
 // ---------------------------------------------------------------------------------------------
 // The tile: R rows x 64 columns, int32 sums in 4R registers over the whole inner dimension, then
-// out = (sum - offset) * row_scale * col_scale + bias, stored as float or bf16 (round to nearest
-// even, as torch converts).
-
-MERT_VNNI inline void store16(float* p, __m512 v, __mmask16 m) { _mm512_mask_storeu_ps(p, m, v); }
-MERT_VNNI inline void store16(at::BFloat16* p, __m512 v, __mmask16 m) {
-  const __m512i bits = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-  _mm256_mask_storeu_epi16(p, m, _mm512_cvtepi32_epi16(r));
-}
+// out = (sum - offset) * row_scale * col_scale + bias, stored as float or bf16.
 
 // Exact GELU, x * (1 + erf(x / sqrt 2)) / 2, with erf from Abramowitz & Stegun 7.1.26 (absolute
 // error below 1.5e-7, far under bf16's rounding). For x < 0, 1 + erf(x) = 1 - erf(|x|) is the
-// small A&S term itself, so the negative tail keeps its relative accuracy.
-MERT_VNNI inline __m512 exp_of_nonpositive(__m512 y) {
-  // e^y = 2^n e^r, |r| <= ln2 / 2; Cephes' expf polynomial for e^r.
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(y, _mm512_set1_ps(1.44269504f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), y);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);  // underflows to 0 far below -87
-}
-
+// small A&S term itself, with no cancellation against 1.
 MERT_VNNI inline __m512 gelu16(__m512 x) {
   const __m512 a = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678f));
   const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(a, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
@@ -232,9 +203,7 @@ at::Tensor rows_times_weight(const T* x, int64_t M, int64_t step, const Int8Weig
 }  // namespace
 
 bool int8_vnni_available() {
-  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                         __builtin_cpu_supports("avx512vnni");
+  static const bool ok = simd::avx512_available() && __builtin_cpu_supports("avx512vnni");
   return ok;
 }
 

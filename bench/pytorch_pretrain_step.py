@@ -159,6 +159,8 @@ def main():
                     help="bf16: GroupNorm/LayerNorm run in float32 and return float32 or the input's dtype")
     ap.add_argument("--layerdrop", type=float, default=0.05, help="LayerDrop (the 95M config's 0.05)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", default="",
+                    help="write a Chrome trace of the first timed update here (bench/profile_summary.py sums it)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -183,6 +185,9 @@ def main():
     rows, masked = [], []
     for step in range(a.warmup + a.steps):
         wave, labels, cqt, mask = make_batch()
+        prof = torch.autograd.profiler.profile() if a.profile and step == a.warmup else None
+        if prof:
+            prof.__enter__()
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.dtype == "bf16"):
@@ -199,6 +204,9 @@ def main():
         gnorm = torch.nn.utils.clip_grad_norm_(params, 10.0)
         opt.step()
         t3 = time.perf_counter()
+        if prof:
+            prof.__exit__(None, None, None)
+            prof.export_chrome_trace(a.profile)
         r = {"ms": 1000 * (t3 - t0), "forward": 1000 * (t1 - t0), "backward": 1000 * (t2 - t1),
              "optim": 1000 * (t3 - t2), "layers_run": model.layers_run}
         timed = step >= a.warmup

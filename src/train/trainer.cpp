@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/nn/module.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <mutex>
 #include <optional>
@@ -473,7 +475,13 @@ int Trainer::run() {
   int64_t update = start_update_;
   bool stopped = false;
   for (; update < cfg_.max_steps && !stopped; ++update) {
+    // MERT_PROFILE=<file> traces every aten op of the third update of this run (after two
+    // warm-up updates) as a Chrome trace; bench/profile_summary.py sums it per op.
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+    if (const char* path = std::getenv("MERT_PROFILE"); path && update == start_update_ + 2 && comm_->rank() == 0)
+      profile = std::make_unique<torch::autograd::profiler::RecordProfile>(path);
     stopped = train_update(update);
+    profile.reset();
     const int64_t done = update + 1;
     if (valid_ && cfg_.valid_every > 0 && (done % cfg_.valid_every == 0 || done == cfg_.max_steps)) {
       json v = validate();

@@ -1,5 +1,6 @@
 #include "model/attention.h"
 
+#include "model/batched_matmul.h"
 #include "model/softmax.h"
 
 #include <ATen/core/grad_mode.h>
@@ -30,11 +31,11 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Te
   // attention_relax (MERT 330M) rescales max-subtracted scores; softmax is shift-invariant and
   // softmax already subtracts the row max, so plain softmax gives identical probabilities.
   auto attend = [&](const torch::Tensor& qh, const torch::Tensor& kh, const torch::Tensor& vh) {
-    auto scores = torch::matmul(qh, kh.transpose(-2, -1));  // [B,h,T,T]
+    auto scores = batched_matmul(qh, kh.transpose(-2, -1));  // [B,h,T,T]
     if (additive_mask.defined()) scores = scores + additive_mask;
     auto probs = softmax_last_dim(scores);  // in place on the fresh scores where it can
     if (is_training() && dropout > 0) probs = torch::dropout(probs, dropout, true);
-    return torch::matmul(probs, vh);
+    return batched_matmul(probs, vh);
   };
   torch::Tensor ctx;
   // Scores are [B, heads, T, T]: 243 MB for one 30 s chunk of MERT-v1-95M. Without autograd,

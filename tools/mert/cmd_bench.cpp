@@ -22,6 +22,7 @@
 #include "io/atomic_file.h"
 #include "mert/audio.h"
 #include "mert/error.h"
+#include "model/batched_matmul.h"
 #include "model/dense.h"
 #include "model/model_dir.h"
 #include "model/presets.h"
@@ -143,7 +144,8 @@ Json run_config(const Config& c, const Source& src, int reps, int warmup) {
   row["kernels"] = std::string(at::hasMKLDNN() ? "oneDNN conv" : "native conv") +
                    (c.dtype == "bf16"   ? " + oneDNN bf16 matmul"
                     : c.dtype == "int8" ? " + oneDNN bf16 matmul + " + mert::int8_kernel_name() + " Linear"
-                                        : " + " + blas_library() + " " + blas_core() + " sgemm");
+                                        : " + " + blas_library() + " " + blas_core() + " sgemm (attention: " +
+                                              mert::batched_matmul_kernel_name() + ")");
   row["rtf_median"] = median;
   row["rtf_min"] = sorted.front();
   row["rtf_max"] = sorted.back();

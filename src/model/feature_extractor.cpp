@@ -1,5 +1,6 @@
 #include "model/feature_extractor.h"
 
+#include "model/conv_frames.h"
 #include "model/conv_gemm.h"
 #include "model/gelu.h"
 #include "model/layer_norm.h"
@@ -187,15 +188,27 @@ torch::Tensor FeatureEncoderImpl::forward(const torch::Tensor& wave, const torch
   // Inference: time-major GEMMs, tiled over time so memory does not grow with length. Under
   // autocast (pre-training with a frozen front end) the plain path keeps autocast's dtype rules.
   if (!at::GradMode::is_enabled() && !at::autocast::is_cpu_enabled()) return forward_inference(wave, lengths);
+  // Training in fp32: layers 1.. (no norm) as time-major GEMMs with their own backward
+  // (model/conv_frames.h); layer 0 and its GroupNorm stay channels-first.
+  bool frames = conv_frames_enabled() && wave.device().is_cpu() && wave.scalar_type() == at::kFloat &&
+                !at::autocast::is_cpu_enabled() && conv_layers->size() > 1;
+  for (size_t i = 1; i < conv_layers->size(); ++i)
+    frames = frames && conv_layers[i]->as<ConvLayerImpl>()->norm == ConvLayerImpl::Norm::None;
   torch::Tensor x = wave.unsqueeze(1);  // [B,1,S]
   for (size_t i = 0; i < conv_layers->size(); ++i) {
     auto layer = conv_layers[i]->as<ConvLayerImpl>();
+    if (frames && i > 0) {
+      if (i == 1) x = x.transpose(1, 2).contiguous();  // [B, frames, C]
+      const int64_t stride = layer->conv->options.stride()->at(0);
+      x = gelu_with_safe_backward(conv_frames(x, layer->conv->weight, layer->conv->bias, stride));
+      continue;
+    }
     torch::Tensor out_len;
     if (lengths.defined() && layer->norm == ConvLayerImpl::Norm::Group)
       out_len = output_lengths(lengths, static_cast<int64_t>(i));
     x = layer->forward(x, out_len);
   }
-  return x;
+  return frames ? x.transpose(1, 2) : x;  // [B, C, T] either way
 }
 
 }  // namespace mert

@@ -141,25 +141,26 @@ if p1.returncode == 0 and p2.returncode == 0:
     l2 = [r["loss"] for r in log_updates("two") if "loss" in r]
     check(np.allclose(l1, l2, rtol=1e-5), "two workers log the same losses as one")
 
-# 3a. The fast attention products (mert's batched matmul, forward and backward, 2 threads) train
-# like the reference path (libtorch's bmm through its own autograd, MERT_BMM=libtorch).
+# 3a. The fast training paths (mert's attention products and time-major front-end convs, forward
+# and backward, 2 threads) train like the reference path (libtorch's bmm and conv1d through its
+# own autograd: MERT_BMM=libtorch MERT_CONV_TRAIN=libtorch).
 p_ref = run("pretrain", *FAST, "--out", "bmm_ref", "--threads", "1", *DET,
-            env={**os.environ, "MERT_BMM": "libtorch"})
+            env={**os.environ, "MERT_BMM": "libtorch", "MERT_CONV_TRAIN": "libtorch"})
 p_fast = pretrain("bmm_fast", *DET, threads="2")
-check(p_ref.returncode == 0 and p_fast.returncode == 0, "reference-bmm and fast-bmm runs succeed")
+check(p_ref.returncode == 0 and p_fast.returncode == 0, "reference-path and fast-path runs succeed")
 if p_ref.returncode or p_fast.returncode:
     print(p_ref.stderr[-800:], p_fast.stderr[-800:])
 if p_ref.returncode == 0 and p_fast.returncode == 0:
     lr_ = [r["loss"] for r in log_updates("bmm_ref") if "loss" in r]
     lf_ = [r["loss"] for r in log_updates("bmm_fast") if "loss" in r]
     print(f"     losses reference {lr_}\n     losses fast      {lf_}")
-    check(len(lr_) == 4 and np.allclose(lr_, lf_, rtol=1e-5), "fast attention products log the reference losses (rtol 1e-5)")
+    check(len(lr_) == 4 and np.allclose(lr_, lf_, rtol=1e-5), "fast paths log the reference losses (rtol 1e-5)")
     wr = read_safetensors("bmm_ref/checkpoints/last.safetensors")
     wf = read_safetensors("bmm_fast/checkpoints/last.safetensors")
     params = [k for k in wr if k.startswith("model/") or k.startswith("heads/")]
     worst = max(float(np.max(np.abs(wr[k].astype(np.float64) - wf[k]))) for k in params)
-    print(f"     max |param(reference bmm) - param(fast bmm)| after 4 updates = {worst:.3g}")
-    check(worst <= 1e-5, "fast attention products end with the reference parameters (tolerance 1e-5)")
+    print(f"     max |param(reference path) - param(fast paths)| after 4 updates = {worst:.3g}")
+    check(worst <= 1e-5, "fast paths end with the reference parameters (tolerance 1e-5)")
 
 # 3b. bf16 autocast trains too (finite losses, weights stay float32).
 p = pretrain("bf16", "--steps", "2", "--dtype", "bf16")

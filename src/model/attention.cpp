@@ -1,6 +1,7 @@
 #include "model/attention.h"
 
 #include "model/batched_matmul.h"
+#include "model/dropout.h"
 #include "model/softmax.h"
 
 #include <ATen/core/grad_mode.h>
@@ -34,7 +35,7 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Te
     auto scores = batched_matmul(qh, kh.transpose(-2, -1));  // [B,h,T,T]
     if (additive_mask.defined()) scores = scores + additive_mask;
     auto probs = softmax_last_dim(scores);  // in place on the fresh scores where it can
-    if (is_training() && dropout > 0) probs = torch::dropout(probs, dropout, true);
+    if (is_training() && dropout > 0) probs = hashed_dropout(probs, dropout);
     return batched_matmul(probs, vh);
   };
   torch::Tensor ctx;

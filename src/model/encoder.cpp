@@ -1,5 +1,6 @@
 #include "model/encoder.h"
 
+#include "model/dropout.h"
 #include "model/layer_norm.h"
 
 #include <limits>
@@ -35,7 +36,7 @@ std::vector<torch::Tensor> EncoderImpl::forward(torch::Tensor x, const torch::Te
   }
   x = x + pos_conv_embed->forward(x);
   if (!pre_ln_) x = layer_norm_in_param_dtype(layer_norm, x);
-  if (is_training() && hidden_dropout_ > 0) x = torch::dropout(x, hidden_dropout_, true);
+  if (is_training() && hidden_dropout_ > 0) x = hashed_dropout(x, hidden_dropout_);
 
   // Skip the tail of the stack when no later state is wanted.
   int64_t last_needed = L;

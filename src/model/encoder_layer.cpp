@@ -1,5 +1,6 @@
 #include "model/encoder_layer.h"
 
+#include "model/dropout.h"
 #include "model/layer_norm.h"
 
 #include "model/gelu.h"
@@ -18,9 +19,9 @@ FeedForwardImpl::FeedForwardImpl(int64_t hidden, int64_t inner, double act_dropo
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
   auto h = intermediate_dense->forward_gelu(x);
-  if (is_training() && activation_dropout > 0) h = torch::dropout(h, activation_dropout, true);
+  if (is_training() && activation_dropout > 0) h = hashed_dropout(h, activation_dropout);
   h = output_dense->forward(h);
-  if (is_training() && hidden_dropout > 0) h = torch::dropout(h, hidden_dropout, true);
+  if (is_training() && hidden_dropout > 0) h = hashed_dropout(h, hidden_dropout);
   return h;
 }
 
@@ -39,7 +40,7 @@ EncoderLayerImpl::EncoderLayerImpl(const ModelConfig& cfg)
 
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& additive_mask) {
   auto drop = [&](torch::Tensor t) {
-    return (is_training() && hidden_dropout_ > 0) ? torch::dropout(t, hidden_dropout_, true) : t;
+    return (is_training() && hidden_dropout_ > 0) ? hashed_dropout(t, hidden_dropout_) : t;
   };
   if (pre_ln_) {
     auto h = x + drop(attention->forward(layer_norm_in_param_dtype(layer_norm, x), additive_mask));

@@ -1,5 +1,6 @@
 #include "model/feature_projection.h"
 
+#include "model/dropout.h"
 #include "model/layer_norm.h"
 
 namespace mert {
@@ -14,7 +15,7 @@ FeatureProjectionImpl::FeatureProjectionImpl(const ModelConfig& cfg) : dropout(c
 
 torch::Tensor FeatureProjectionImpl::forward(const torch::Tensor& x) {
   auto h = projection->forward(layer_norm ? layer_norm_in_param_dtype(layer_norm, x) : x);
-  if (is_training() && dropout > 0) h = torch::dropout(h, dropout, true);
+  if (is_training() && dropout > 0) h = hashed_dropout(h, dropout);
   return h;
 }
 

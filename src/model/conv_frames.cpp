@@ -54,18 +54,24 @@ struct ConvFramesFn : public torch::autograd::Function<ConvFramesFn> {
     const int64_t kernel = ctx->saved_data["kernel"].toInt(), stride = ctx->saved_data["stride"].toInt();
     const int64_t B = x.size(0), C = x.size(2), n = g.size(1);
     const bool want_x = ctx->needs_input_grad(0), want_w = ctx->needs_input_grad(1);
-    at::Tensor gx = want_x ? at::zeros_like(x) : at::Tensor();
+    // With k >= s the first tap group covers input rows [0, s*n) exactly once, so it can write
+    // the input gradient instead of adding to zeros (the front end's gradients are hundreds of
+    // MB; filling them cost more than the products that follow).
+    const bool cover = kernel >= stride;
+    at::Tensor gx = want_x ? (cover ? at::empty_like(x) : at::zeros_like(x)) : at::Tensor();
     at::Tensor gw = want_w ? at::zeros_like(w) : at::Tensor();
     for (int64_t b = 0; b < B; ++b) {
       const at::Tensor xb = x[b], gb = g[b];
       at::Tensor gxb = want_x ? gx[b] : at::Tensor();
+      if (want_x && cover) gxb.narrow(0, stride * n, gxb.size(0) - stride * n).zero_();
       for (int64_t first = 0; first < kernel; first += stride) {
         const int64_t wd = std::min(stride, kernel - first);
         const at::Tensor rows = w.narrow(0, first * C, wd * C);
         if (want_w) gw.narrow(0, first * C, wd * C).addmm_(taps(xb, n, stride, first, wd).t(), gb);
         if (want_x) {
           at::Tensor view = taps(gxb, n, stride, first, wd);  // strided rows of gx, written in place
-          view.addmm_(gb, rows.t());
+          if (first == 0 && cover) at::mm_out(view, gb, rows.t());
+          else view.addmm_(gb, rows.t());
         }
       }
     }
